@@ -1,0 +1,60 @@
+"""Entry point of the `bot` console script.
+
+Each command group lives in its own module and registers itself on `app` through
+`register(app)`; this file only builds the root app, loads settings and the context.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from bot.context import AppContext
+from bot.settings import load_settings
+
+app = typer.Typer(
+    name="bot",
+    help="nftbot: scrape NFT listings, generate VQGAN+CLIP art, pin to IPFS, list on Rarible.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Load and validate settings before any command runs."""
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        err.print(f"[red]Invalid settings:[/red]\n{exc}")
+        err.print("See .env.example for every setting and its meaning.")
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = AppContext(settings)
+
+
+def _register_commands() -> None:
+    # Imported here so that `bot --help` stays fast: heavy modules import lazily inside commands.
+    from bot.cli import core
+
+    for module in (core,):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

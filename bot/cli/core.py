@@ -1,0 +1,93 @@
+"""`bot init`, `bot status`, `bot doctor`, `bot config show`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.context import AppContext
+from bot.doctor import run_checks
+from storage.artworks import counts_by_state
+from storage.db import session_scope
+from storage.migrations import current_version, latest_version
+from storage.models import PIPELINE_ORDER, ArtworkState
+
+console = Console()
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("status")(status)
+    app.command("doctor")(doctor)
+    app.add_typer(config_app, name="config")
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the data dir and the database (migrated to the latest schema)."""
+    context: AppContext = ctx.obj
+    context.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    context.blobs.root.mkdir(parents=True, exist_ok=True)
+    with context.engine.connect() as connection:
+        version = current_version(connection)
+    console.print(f"data dir: {context.settings.data_dir.resolve()}")
+    console.print(f"database: {context.settings.db_url} (schema v{version})")
+    console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
+
+
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Count artworks per state."""
+    context: AppContext = ctx.obj
+    with session_scope(context.engine) as session:
+        counts = counts_by_state(session)
+    ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
+    if as_json:
+        typer.echo(json.dumps({state.value: counts.get(state.value, 0) for state in ordered}))
+        return
+    table = Table(title="Artworks by state")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state in ordered:
+        table.add_row(state.value, str(counts.get(state.value, 0)))
+    table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
+    console.print(table)
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Check configuration, database, disk and GPU. The exit code is the number of failures."""
+    context: AppContext = ctx.obj
+    results = run_checks(context)
+    table = Table(title="bot doctor")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for result in results:
+        mark = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]"}.get(
+            result.status, "[red]FAIL[/red]"
+        )
+        table.add_row(result.name, mark, result.detail)
+    console.print(table)
+    failures = sum(1 for result in results if result.status == "fail")
+    raise typer.Exit(min(failures, 100))
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Print every setting; secrets are redacted."""
+    context: AppContext = ctx.obj
+    shown = context.settings.redacted()
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2, default=str))
+        return
+    table = Table(title="Effective settings (env BOT_* and .env)")
+    table.add_column("setting")
+    table.add_column("value")
+    for name, value in shown.items():
+        table.add_row(f"BOT_{name.upper()}", "" if value is None else str(value))
+    console.print(table)
+
+
+__all__ = ["latest_version", "register"]

@@ -1,0 +1,86 @@
+"""Health checks behind `bot doctor`. Each check returns ok, warn or fail with a detail line."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.context import AppContext
+from bot.settings import MarketplaceMode
+from storage.migrations import current_version, latest_version
+
+MIN_FREE_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: str  # "ok" | "warn" | "fail"
+    detail: str
+
+
+def run_checks(context: AppContext) -> list[CheckResult]:
+    checks: list[Callable[[AppContext], CheckResult]] = [
+        _check_config,
+        _check_database,
+        _check_disk,
+        _check_gpu,
+        _check_generator_libraries,
+    ]
+    results = []
+    for check in checks:
+        try:
+            results.append(check(context))
+        except Exception as exc:  # a broken check is a failed check, not a crash
+            results.append(CheckResult(check.__name__.removeprefix("_check_"), "fail", str(exc)))
+    return results
+
+
+def _check_config(context: AppContext) -> CheckResult:
+    settings = context.settings
+    mode = settings.marketplace_mode
+    if mode is not MarketplaceMode.DRY_RUN and settings.rarible_api_key is None:
+        return CheckResult("config", "fail", f"mode {mode.value} needs BOT_RARIBLE_API_KEY")
+    return CheckResult("config", "ok", f"marketplace {mode.value}, pinner {settings.ipfs_pinner}")
+
+
+def _check_database(context: AppContext) -> CheckResult:
+    with context.engine.connect() as connection:
+        version = current_version(connection)
+    latest = latest_version()
+    if version != latest:
+        return CheckResult("database", "fail", f"schema v{version}, expected v{latest}")
+    return CheckResult("database", "ok", f"{context.settings.db_url} schema v{version}")
+
+
+def _check_disk(context: AppContext) -> CheckResult:
+    context.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(context.settings.data_dir).free
+    detail = f"{free / 1024**3:.1f} GiB free under {context.settings.data_dir}"
+    return CheckResult("disk", "ok" if free >= MIN_FREE_BYTES else "fail", detail)
+
+
+def _check_gpu(context: AppContext) -> CheckResult:
+    import torch
+
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        return CheckResult("gpu", "ok", f"{torch.cuda.device_count()}x {name}")
+    wanted = context.settings.generator_device
+    if wanted.startswith("cuda"):
+        return CheckResult("gpu", "fail", f"BOT_GENERATOR_DEVICE={wanted} but no CUDA GPU")
+    return CheckResult("gpu", "warn", "no CUDA GPU: the generator runs on the CPU (slow)")
+
+
+def _check_generator_libraries(_context: AppContext) -> CheckResult:
+    missing = []
+    for module in ("clip", "kornia", "taming.modules.diffusionmodules.model"):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            missing.append(f"{module} ({exc.__class__.__name__})")
+    if missing:
+        return CheckResult("generator libraries", "fail", "cannot import " + ", ".join(missing))
+    return CheckResult("generator libraries", "ok", "clip, kornia, taming modules import")

@@ -1,0 +1,1 @@
+"""Storage: SQLite database (models, sessions, migrations), content-addressed blobs, IPFS."""

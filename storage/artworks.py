@@ -1,0 +1,42 @@
+"""Artwork state changes that leave an audit trail (the `artwork_events` table)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from storage.models import Artwork, ArtworkEvent, ArtworkState
+
+
+def transition(
+    session: Session, artwork: Artwork, target: ArtworkState, *, reason: str | None = None
+) -> bool:
+    """Move `artwork` to `target` and record the event. Returns False if it was already there."""
+    before = artwork.state
+    if before == target.value and artwork.reason == reason:
+        return False
+    artwork.move_to(target, reason=reason)
+    session.add(artwork)
+    session.flush()
+    session.add(
+        ArtworkEvent(artwork_id=artwork.id, from_state=before, to_state=target.value, reason=reason)
+    )
+    return True
+
+
+def record_failure(session: Session, artwork: Artwork, stage: ArtworkState, error: str) -> None:
+    before = artwork.state
+    artwork.fail(stage, error)
+    session.add(artwork)
+    session.flush()
+    session.add(
+        ArtworkEvent(
+            artwork_id=artwork.id, from_state=before, to_state=artwork.state, reason=artwork.reason
+        )
+    )
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.exec(
+        select(Artwork.state, func.count(col(Artwork.id))).group_by(Artwork.state)
+    ).all()
+    return {state: int(count) for state, count in rows}

@@ -1,0 +1,122 @@
+"""The artwork: one source NFT on its way to one published NFT (state machine in DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class ArtworkState(StrEnum):
+    CANDIDATE = "candidate"
+    PREPARED = "prepared"
+    GENERATED = "generated"
+    CHOSEN = "chosen"
+    PINNED = "pinned"
+    MINTING = "minting"
+    MINTED = "minted"
+    LISTING = "listing"
+    LISTED = "listed"
+    SOLD = "sold"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+PIPELINE_ORDER: tuple[ArtworkState, ...] = (
+    ArtworkState.CANDIDATE,
+    ArtworkState.PREPARED,
+    ArtworkState.GENERATED,
+    ArtworkState.CHOSEN,
+    ArtworkState.PINNED,
+    ArtworkState.MINTING,
+    ArtworkState.MINTED,
+    ArtworkState.LISTING,
+    ArtworkState.LISTED,
+    ArtworkState.SOLD,
+)
+
+
+def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
+    """Forward one step; candidates may be rejected; any live stage may fail.
+
+    A rejected candidate may come back (curation re-run with other parameters), and a
+    failed artwork is retried from the stage it failed in (recorded in `failed_stage`).
+    """
+    if state is ArtworkState.SOLD:
+        return frozenset()
+    if state is ArtworkState.FAILED:
+        return frozenset(PIPELINE_ORDER[:-1])
+    if state is ArtworkState.REJECTED:
+        return frozenset({ArtworkState.CANDIDATE})
+    index = PIPELINE_ORDER.index(state)
+    targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
+    if state is ArtworkState.CANDIDATE:
+        targets.add(ArtworkState.REJECTED)
+    # Listed items can be relisted when a sell order expires or is cancelled.
+    if state is ArtworkState.LISTED:
+        targets.add(ArtworkState.LISTING)
+    return frozenset(targets)
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, artwork_id: int | None, current: str, target: str) -> None:
+        super().__init__(f"artwork {artwork_id}: cannot go from {current} to {target}")
+
+
+class Artwork(SQLModel, table=True):
+    __tablename__ = "artworks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_id: int = Field(foreign_key="listings.id", unique=True)
+    state: str = Field(default=ArtworkState.CANDIDATE.value, index=True)
+    reason: str | None = Field(default=None, description="Why it was rejected, in words.")
+    failed_stage: str | None = Field(default=None, description="Stage that failed (to retry).")
+    error: str | None = Field(default=None, sa_column=Column(Text()))
+    attempts: int = 0
+    category: str | None = Field(default=None, description="The prompt: the series title.")
+    value_score: float | None = None
+    rank: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    state_changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+    def move_to(self, target: ArtworkState, *, reason: str | None = None) -> None:
+        """Change state if the state machine allows it; raises IllegalTransition otherwise."""
+        current = ArtworkState(self.state)
+        if target is current:
+            return
+        if target not in allowed_transitions(current):
+            raise IllegalTransition(self.id, current.value, target.value)
+        now = utcnow()
+        self.state = target.value
+        self.reason = reason if target in (ArtworkState.REJECTED, ArtworkState.FAILED) else None
+        if target is not ArtworkState.FAILED:
+            self.failed_stage = None
+            self.error = None
+        self.state_changed_at = now
+        self.updated_at = now
+
+    def fail(self, stage: ArtworkState, error: str) -> None:
+        """Record a failure of `stage`; the daemon retries from that stage later."""
+        self.move_to(ArtworkState.FAILED, reason=f"{stage.value} failed")
+        self.failed_stage = stage.value
+        self.error = error[:4000]
+        self.attempts += 1
+
+
+class ArtworkEvent(SQLModel, table=True):
+    """Audit trail of state changes (added in schema v2)."""
+
+    __tablename__ = "artwork_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    artwork_id: int = Field(foreign_key="artworks.id", index=True)
+    from_state: str | None = None
+    to_state: str
+    reason: str | None = None
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
