@@ -42,11 +42,24 @@ def _root(ctx: typer.Context) -> None:
 
 
 def _register_commands() -> None:
-    # Imported here so that `bot --help` stays fast: heavy modules import lazily inside commands.
-    from bot.cli import core
+    """Every module in bot/cli/ that defines `register(app)` adds its commands.
 
-    for module in (core,):
-        module.register(app)
+    Discovery instead of a hand-kept list keeps command groups independent of each other.
+    Heavy libraries (torch, playwright) are imported inside the commands, not at module level,
+    so `bot --help` stays fast.
+    """
+    import importlib
+    import pkgutil
+
+    import bot.cli
+
+    for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda i: i.name):
+        if info.name == "app":
+            continue
+        module = importlib.import_module(f"bot.cli.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
 
 
 _register_commands()

@@ -1,4 +1,11 @@
-"""All table models. Import from here so SQLModel's metadata knows every table."""
+"""Table models: the foundation's here; each later capability adds a module of its own.
+
+`load_all_models()` imports every module in this package so SQLModel's metadata knows every
+table (the schema test compares them with what the migrations build).
+"""
+
+import importlib
+import pkgutil
 
 from storage.models.artwork import (
     PIPELINE_ORDER,
@@ -10,6 +17,12 @@ from storage.models.artwork import (
 )
 from storage.models.listing import Listing
 
+
+def load_all_models() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
 __all__ = [
     "PIPELINE_ORDER",
     "Artwork",
@@ -18,4 +31,5 @@ __all__ = [
     "IllegalTransition",
     "Listing",
     "allowed_transitions",
+    "load_all_models",
 ]
