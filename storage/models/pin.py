@@ -1,0 +1,43 @@
+"""IPFS pins: what the bot put on IPFS, where, and whether it is still pinned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class PinKind(StrEnum):
+    IMAGE = "image"
+    METADATA = "metadata"
+    FRAME = "frame"
+
+
+class PinStatus(StrEnum):
+    QUEUED = "queued"
+    PINNING = "pinning"
+    PINNED = "pinned"
+    FAILED = "failed"
+    UNPINNED = "unpinned"
+
+
+class Pin(SQLModel, table=True):
+    __tablename__ = "pins"
+    __table_args__ = (UniqueConstraint("cid", "pinner", name="uq_pin_cid_pinner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cid: str = Field(index=True)
+    kind: str = Field(description="image, metadata or frame")
+    artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
+    frame_id: int | None = Field(default=None, foreign_key="frames.id")
+    size: int
+    pinner: str = Field(description="local, kubo or pinning-service")
+    status: str = PinStatus.QUEUED.value
+    request_id: str | None = Field(default=None, description="Pinning-service request id.")
+    error: str | None = Field(default=None, sa_column=Column(Text()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
