@@ -17,14 +17,14 @@ def test_upsert_new_unchanged_updated(tmp_path: Path) -> None:
         "currency": "SWAP.HIVE",
     }
     with session_scope(engine) as session:
-        listing, outcome = upsert_listing(session, dict(fields))
+        _, outcome = upsert_listing(session, dict(fields))
         assert outcome is UpsertOutcome.NEW
     with session_scope(engine) as session:
         assert upsert_listing(session, dict(fields))[1] is UpsertOutcome.UNCHANGED
     with session_scope(engine) as session:
-        listing, outcome = upsert_listing(
+        outcome = upsert_listing(
             session, {**fields, "price": Decimal("123456789.000000000000000001")}
-        )
+        )[1]
         assert outcome is UpsertOutcome.UPDATED
     with session_scope(engine) as session:
         stored, _ = upsert_listing(
