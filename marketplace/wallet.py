@@ -1,0 +1,155 @@
+"""The signing key, kept in an Ethereum v3 keystore (scrypt) under `<data_dir>/wallet/`.
+
+The private key lives only inside an unlocked `Wallet` object: it is never logged, stored in
+the database or the outbox, shown in a repr, or put in an error message. The daemon unlocks
+the keystore with a passphrase from the environment (no keyboard needed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_utils import to_checksum_address
+
+from marketplace.eip712 import sign_with_key
+
+KEYSTORE_NAME = "keystore.json"
+MIN_PASSPHRASE_LENGTH = 8
+
+
+class WalletError(Exception):
+    """A keystore problem, in words that never include the key or the passphrase."""
+
+
+@dataclass(frozen=True)
+class KeystoreInfo:
+    path: Path
+    address: str
+    kdf: str
+    scrypt_n: int | None
+
+
+def keystore_path(wallet_dir: Path) -> Path:
+    return wallet_dir / KEYSTORE_NAME
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise WalletError(f"the passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters")
+
+
+def _parse_private_key(text: str) -> bytes:
+    cleaned = text.strip().removeprefix("0x").removeprefix("0X")
+    try:
+        key = bytes.fromhex(cleaned)
+    except ValueError:
+        raise WalletError("the private key is not hexadecimal") from None
+    if len(key) != 32:
+        raise WalletError(f"the private key must be 32 bytes, got {len(key)}")
+    value = int.from_bytes(key, "big")
+    if not 0 < value < 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141:
+        raise WalletError("the private key is outside the secp256k1 range")
+    return key
+
+
+def _write_keystore(wallet_dir: Path, key: bytes, passphrase: str, scrypt_n: int | None) -> Path:
+    _check_passphrase(passphrase)
+    path = keystore_path(wallet_dir)
+    if path.exists():
+        raise WalletError(f"a keystore already exists at {path}; refusing to overwrite it")
+    wallet_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(wallet_dir, 0o700)
+    keystore = Account.encrypt(key, passphrase, kdf="scrypt", iterations=scrypt_n)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(keystore, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)  # atomic: a crash leaves no half-written keystore
+    return path
+
+
+def create_keystore(wallet_dir: Path, passphrase: str, *, scrypt_n: int | None = None) -> str:
+    """Generate a fresh key and store it encrypted; returns the address."""
+    key = secrets.token_bytes(32)
+    _write_keystore(wallet_dir, key, passphrase, scrypt_n)
+    return Account.from_key(key).address
+
+
+def import_keystore(
+    wallet_dir: Path, private_key_hex: str, passphrase: str, *, scrypt_n: int | None = None
+) -> str:
+    """Store the user's existing key encrypted; returns its address."""
+    key = _parse_private_key(private_key_hex)
+    _write_keystore(wallet_dir, key, passphrase, scrypt_n)
+    return Account.from_key(key).address
+
+
+def _read_keystore(wallet_dir: Path) -> dict[str, Any]:
+    path = keystore_path(wallet_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WalletError(
+            f"no keystore at {path}: run `bot wallet create` or `bot wallet import`"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise WalletError(f"keystore {path} is not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("version") != 3 or "crypto" not in data:
+        raise WalletError(f"keystore {path} is not an Ethereum v3 keystore")
+    return data
+
+
+def keystore_info(wallet_dir: Path) -> KeystoreInfo:
+    """What can be read without the passphrase: the address and the KDF."""
+    data = _read_keystore(wallet_dir)
+    crypto = data["crypto"]
+    kdf = str(crypto.get("kdf"))
+    scrypt_n = crypto.get("kdfparams", {}).get("n") if kdf == "scrypt" else None
+    return KeystoreInfo(
+        keystore_path(wallet_dir), to_checksum_address(data["address"]), kdf, scrypt_n
+    )
+
+
+def unlock(wallet_dir: Path, passphrase: str) -> Wallet:
+    data = _read_keystore(wallet_dir)
+    try:
+        key = bytes(Account.decrypt(data, passphrase))
+    except ValueError:
+        raise WalletError(f"wrong passphrase for keystore {keystore_path(wallet_dir)}") from None
+    wallet = Wallet(key)
+    if wallet.address != to_checksum_address(data["address"]):
+        raise WalletError(f"keystore {keystore_path(wallet_dir)} address does not match its key")
+    return wallet
+
+
+class Wallet:
+    """An unlocked key that signs EIP-712 typed data and never shows itself."""
+
+    __slots__ = ("__key", "_address")
+
+    def __init__(self, private_key: bytes) -> None:
+        self.__key = private_key
+        self._address = Account.from_key(private_key).address
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def sign_typed_data(self, typed_data: dict[str, Any]) -> str:
+        return sign_with_key(typed_data, self.__key)
+
+    def __repr__(self) -> str:
+        return f"Wallet(address={self._address})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:  # pickling would copy the key somewhere we do not control
+        raise TypeError("a Wallet cannot be pickled")

@@ -1,0 +1,152 @@
+"""Marketplace records: token id reservations, mint and order intents, bids, sales, cursors.
+
+Intents are written (with the signed payload) *before* the request is sent, so a crash at any
+point leaves a row that says what may have been sent; the publisher looks the item or order up
+before it sends anything again. Money is exact decimal text, never float.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import DecimalText, UTCDateTime, utcnow
+
+
+class IntentStatus(StrEnum):
+    SIGNED = "signed"  # built, signed and stored; never sent
+    SENDING = "sending"  # about to be sent or in flight: look it up before sending again
+    AMBIGUOUS = "ambiguous"  # the request failed in a way that may have stored it
+    DONE = "done"  # the marketplace has it (or the outbox, in dry-run)
+    REJECTED = "rejected"  # the marketplace definitely refused it; nothing was stored
+
+
+OPEN_INTENT_STATUSES = (IntentStatus.SIGNED, IntentStatus.SENDING, IntentStatus.AMBIGUOUS)
+
+
+class TokenReservation(SQLModel, table=True):
+    """A token id taken for one artwork before any signature names it."""
+
+    __tablename__ = "token_reservations"
+    __table_args__ = (UniqueConstraint("collection", "token_id", name="uq_token_reservation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection: str = Field(description="Lower-case collection address.")
+    token_id: str = Field(description="uint256 in decimal.")
+    creator: str
+    serial: str = Field(description="The low 96 bits, decimal.")
+    source: str = Field(description="api (generate_token_id) or local.")
+    mode: str
+    artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
+    reserved_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class MintIntent(SQLModel, table=True):
+    __tablename__ = "mint_intents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    artwork_id: int = Field(foreign_key="artworks.id", index=True)
+    mode: str = Field(description="dry-run, testnet or mainnet.")
+    chain_id: int
+    collection: str
+    token_id: str = Field(description="uint256 in decimal.")
+    creator: str
+    token_uri: str = Field(description="The uri signed and posted, e.g. /ipfs/<cid>.")
+    payload_json: str = Field(sa_column=Column(Text(), nullable=False))
+    digest: str = Field(description="EIP-712 digest of the Mint721 message (hex).")
+    status: str = Field(default=IntentStatus.SIGNED.value, index=True)
+    item_id: str | None = Field(default=None, description="Marketplace item id once stored.")
+    sends: int = Field(default=0, description="How many times the request went out.")
+    error: str | None = Field(default=None, sa_column=Column(Text()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class MarketOrder(SQLModel, table=True):
+    """One of our own sell orders: the intent, the signed form, then its status on the market."""
+
+    __tablename__ = "market_orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    artwork_id: int = Field(foreign_key="artworks.id", index=True)
+    mint_intent_id: int = Field(foreign_key="mint_intents.id")
+    mode: str
+    order_hash: str = Field(unique=True, description="LibOrder.hashKey, computed locally.")
+    side: str = Field(default="sell")
+    make_value: str
+    take_currency: str = Field(description="ETH or ERC20:<address>.")
+    price: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
+    price_wei: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
+    salt: str
+    start_ts: int
+    end_ts: int
+    data_type: str
+    payload_json: str = Field(sa_column=Column(Text(), nullable=False))
+    status: str = Field(default=IntentStatus.SIGNED.value, index=True)
+    market_status: str | None = Field(default=None, description="ACTIVE, FILLED, CANCELLED...")
+    sends: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Bid(SQLModel, table=True):
+    __tablename__ = "bids"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(unique=True, description="The bid order's hash on the marketplace.")
+    artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
+    item_id: str = Field(index=True, description="contract:tokenId")
+    maker: str
+    currency: str = Field(description="ETH or ERC20:<address>.")
+    currency_symbol: str | None = None
+    price: Decimal | None = Field(
+        default=None, sa_column=Column(DecimalText()), description="Per item, currency units."
+    )
+    make_value: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
+    take_value: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
+    price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
+    status: str
+    mode: str
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    raw_json: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+class Sale(SQLModel, table=True):
+    __tablename__ = "sales"
+
+    id: int | None = Field(default=None, primary_key=True)
+    activity_id: str = Field(unique=True)
+    tx_hash: str | None = Field(default=None, index=True)
+    artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
+    item_id: str = Field(index=True)
+    kind: str = Field(description="SELL or ACCEPT_BID.")
+    buyer: str
+    seller: str | None = None
+    price: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
+    amount: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
+    currency: str
+    price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
+    sold_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    mode: str
+    seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    raw_json: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+class SyncCursor(SQLModel, table=True):
+    """Where an incremental sync stopped (e.g. the sale-activity cursor per mode and seller)."""
+
+    __tablename__ = "sync_cursors"
+
+    name: str = Field(primary_key=True)
+    cursor: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
