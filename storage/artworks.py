@@ -23,6 +23,26 @@ def transition(
     return True
 
 
+def create_artwork(
+    session: Session,
+    *,
+    listing_id: int,
+    state: ArtworkState = ArtworkState.CANDIDATE,
+    reason: str | None = None,
+    **fields: object,
+) -> Artwork:
+    """A new artwork in `state` (candidate or rejected), with its first event recorded."""
+    if state not in (ArtworkState.CANDIDATE, ArtworkState.REJECTED):
+        raise ValueError(f"a new artwork starts as candidate or rejected, not {state.value}")
+    artwork = Artwork(listing_id=listing_id, state=state.value, reason=reason, **fields)
+    session.add(artwork)
+    session.flush()
+    session.add(
+        ArtworkEvent(artwork_id=artwork.id, from_state=None, to_state=state.value, reason=reason)
+    )
+    return artwork
+
+
 def record_failure(session: Session, artwork: Artwork, stage: ArtworkState, error: str) -> None:
     before = artwork.state
     artwork.fail(stage, error)

@@ -1,0 +1,1 @@
+"""Curation: exploratory analysis of listings, per-year price trimming, value ranking."""
