@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
 from rich.rule import Rule
 
-console = Console()
+from bot.cli.output import console
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import sys
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from bot.context import AppContext
 from bot.settings import load_settings
@@ -23,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
+from bot.cli.output import err_console as err  # noqa: E402
 
 
 @app.callback()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bot.cli.output import console
 from bot.context import AppContext
 from bot.doctor import run_checks
 from storage.artworks import counts_by_state
@@ -15,7 +15,6 @@ from storage.db import session_scope
 from storage.migrations import current_version, latest_version
 from storage.models import PIPELINE_ORDER, ArtworkState
 
-console = Console()
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 
 

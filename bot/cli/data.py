@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bot.cli.output import console
 from bot.context import AppContext
 from bot.settings import parse_year_range
 
-console = Console()
 import_app = typer.Typer(help="Import listings from a dataset file.", no_args_is_help=True)
 
 
