@@ -1,0 +1,17 @@
+"""Everything that makes pixels: VQGAN+CLIP from the source NFT, batched and fast.
+
+Modules, one job each:
+- `registry`: the known weights (names, URLs, SHA-256).
+- `download`: resumable, checksummed downloads into the weights cache.
+- `convert`: Lightning `.ckpt` / CLIP `.pt` -> pruned safetensors + config, once.
+- `weights`: find, convert and load weights by name (never unpickles after conversion).
+- `vqgan`, `clip_model`: the networks, built from taming modules and `clip.model`.
+- `ops`, `cutouts`, `prompts`: the differentiable pieces of the reference algorithm.
+- `optimiser`: the batched VQGAN+CLIP loop; `batching`: batch size for the memory there is.
+- `frames`: background PNG writer that records one `Frame` row per kept iteration.
+- `images`: init-image preprocessing; `tiny`: random-weight tiny models in real formats.
+
+This package never imports `bot/`; settings values, sessions and hooks are passed in.
+"""
+
+__version__ = "0.1.0"
