@@ -33,12 +33,18 @@ class Listing(SQLModel, table=True):
     token_count: int | None = None
     year: int | None = None
     created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    listed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime()), description="When the ask was placed."
+    )
     rights: str | None = None
     royalty: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
     image_uri: str | None = Field(default=None, description="ipfs://CID, https://... or data:")
     image_cid: str | None = None
     image_blob: str | None = Field(default=None, description="sha256 of the local image blob.")
     image_path: str | None = Field(default=None, description="Local path the image came from.")
+    image_error: str | None = Field(
+        default=None, sa_column=Column(Text()), description="Why the image download was refused."
+    )
     raw_json: str | None = Field(default=None, sa_column=Column(Text()))
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

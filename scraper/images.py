@@ -1,0 +1,289 @@
+"""Download a listing's image safely and store it in the blob store by content hash.
+
+URIs: `ipfs://<cid>[/path]` (tried through each gateway in order), `https://` / `http://`, and
+`data:`. Every image is checked before it is kept:
+
+- size: a Content-Length over the cap is refused before reading; the body is read in chunks
+  and abandoned as soon as it passes the cap (a server may lie or send no length);
+- type: the Content-Type must be a raster image type (or the octet-stream IPFS gateways
+  often send) and the first bytes must be PNG, JPEG, GIF or WebP; the two must not disagree;
+- pixels: the header's width x height must be under the pixel cap *before* anything is
+  decoded, which is what stops a decompression bomb (a few KB that inflate to gigabytes);
+- addresses: no connection to link-local, or (unless allowed) loopback/private addresses, on
+  any redirect hop (scraper/addresses.py);
+- then the image is verified by Pillow and stored under its sha256: the same image found under
+  two listings is kept once.
+
+The API is plain so every caller (scraper, Kaggle importer) can use it: settings values go in
+through `DownloadPolicy`, the blob store is passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+
+import requests
+from PIL import Image
+from requests.adapters import HTTPAdapter
+
+from scraper.addresses import AddressRefused, guarded_pool_classes
+from scraper.errors import DownloadRefused
+from scraper.http import HostRateLimiter
+from storage.blobstore import BlobStore
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 64 * 1024
+_ACCEPTED_TYPES = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/jpg": "JPEG",
+    "image/pjpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
+# What IPFS gateways and object stores send when they do not know; the bytes decide then.
+_UNTYPED = {"", "application/octet-stream", "binary/octet-stream"}
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    gateways: tuple[str, ...] = ("https://ipfs.io/ipfs/",)
+    max_bytes: int = 50_000_000
+    max_pixels: int = 64_000_000
+    allow_private: bool = False
+    timeout_s: float = 30.0
+    user_agent: str = "nftbot/0.1"
+    max_redirects: int = 5
+
+    @staticmethod
+    def parse_gateways(text: str) -> tuple[str, ...]:
+        """'https://a/ipfs/, https://b/ipfs/' -> each with exactly one trailing slash."""
+        return tuple(g.strip().rstrip("/") + "/" for g in text.split(",") if g.strip())
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    sha256: str
+    size: int
+    format: str  # PNG, JPEG, GIF, WEBP
+    width: int
+    height: int
+    url: str  # where the bytes came from (the gateway URL for ipfs://)
+
+
+class _TryNext(Exception):
+    """This copy could not be read (network, HTTP status); another gateway may have it."""
+
+
+class ImageDownloader:
+    def __init__(
+        self,
+        policy: DownloadPolicy,
+        blobs: BlobStore,
+        *,
+        limiter: HostRateLimiter | None = None,
+    ) -> None:
+        self.policy = policy
+        self.blobs = blobs
+        self.limiter = limiter
+        self.session = requests.Session()
+        self.session.trust_env = False  # a proxy from the environment would bypass the guard
+        self.session.headers["User-Agent"] = policy.user_agent
+        self.session.headers["Accept"] = "image/png,image/jpeg,image/gif,image/webp;q=0.9"
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
+        adapter.poolmanager.pool_classes_by_scheme = guarded_pool_classes(
+            allow_private=policy.allow_private
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def fetch(self, uri: str) -> FetchedImage:
+        """Download, check and store one image. Raises DownloadRefused with the reason."""
+        uri = uri.strip()
+        scheme = urlsplit(uri).scheme.lower()
+        if scheme == "data":
+            data = self._decode_data_uri(uri)
+            return self._keep(uri, data, _data_uri_type(uri), uri)
+        if scheme == "ipfs":
+            return self._fetch_ipfs(uri)
+        if scheme in ("http", "https"):
+            try:
+                return self._fetch_url(uri, uri)
+            except _TryNext as exc:
+                raise DownloadRefused(uri, str(exc)) from None
+        raise DownloadRefused(uri, f"unsupported URI scheme {scheme or '(none)'!r}")
+
+    # --- sources ---------------------------------------------------------------------------
+
+    def _fetch_ipfs(self, uri: str) -> FetchedImage:
+        path = uri[len("ipfs://") :].lstrip("/")
+        if path.startswith("ipfs/"):  # 'ipfs://ipfs/<cid>' is a common mistake in metadata
+            path = path[len("ipfs/") :]
+        if not path or any(c in path for c in "?#\\") or ".." in path.split("/"):
+            raise DownloadRefused(uri, "not a valid ipfs://<cid>[/path] URI")
+        if not self.policy.gateways:
+            raise DownloadRefused(uri, "no IPFS gateways configured (BOT_IPFS_GATEWAYS)")
+        problems = []
+        for gateway in self.policy.gateways:
+            try:
+                return self._fetch_url(uri, gateway + path)
+            except _TryNext as exc:
+                problems.append(f"{gateway}: {exc}")
+                log.info("gateway %s failed for %s: %s", gateway, uri, exc)
+        raise DownloadRefused(uri, "no gateway could serve it: " + "; ".join(problems))
+
+    def _fetch_url(self, uri: str, url: str) -> FetchedImage:
+        for _hop in range(self.policy.max_redirects + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise DownloadRefused(uri, f"redirect to a non-HTTP URL {url!r}")
+            if self.limiter is not None:
+                self.limiter.bucket(url).acquire()
+            try:
+                response = self.session.get(
+                    url, stream=True, timeout=self.policy.timeout_s, allow_redirects=False
+                )
+            except AddressRefused as exc:
+                raise DownloadRefused(uri, f"address of {url} refused: {exc.reason}") from None
+            except requests.RequestException as exc:
+                raise _TryNext(f"{type(exc).__name__}: {exc}") from None
+            with response:
+                if response.is_redirect:
+                    location = response.headers.get("Location", "")
+                    url = urljoin(url, location)
+                    continue
+                if response.status_code != 200:
+                    raise _TryNext(f"HTTP {response.status_code} from {url}")
+                content_type = response.headers.get("Content-Type", "")
+                self._check_declared(uri, response.headers.get("Content-Length"), content_type)
+                data = self._read_capped(uri, response)
+            return self._keep(uri, data, content_type, url)
+        raise DownloadRefused(uri, f"more than {self.policy.max_redirects} redirects")
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def _check_declared(self, uri: str, length: str | None, content_type: str) -> None:
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise DownloadRefused(uri, f"invalid Content-Length {length!r}") from None
+            if declared > self.policy.max_bytes:
+                raise DownloadRefused(
+                    uri,
+                    f"Content-Length {declared} bytes is over the {self.policy.max_bytes}-byte"
+                    " cap (BOT_DOWNLOAD_MAX_BYTES)",
+                )
+        _media_format(uri, content_type)  # refuses text/html, svg, ... before reading
+
+    def _read_capped(self, uri: str, response: requests.Response) -> bytes:
+        buffer = io.BytesIO()
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                buffer.write(chunk)
+                if buffer.tell() > self.policy.max_bytes:
+                    raise DownloadRefused(
+                        uri,
+                        f"body is over the {self.policy.max_bytes}-byte cap; stopped reading",
+                    )
+        except requests.RequestException as exc:
+            raise _TryNext(f"body read failed: {exc}") from None
+        return buffer.getvalue()
+
+    def _decode_data_uri(self, uri: str) -> bytes:
+        header, sep, payload = uri.partition(",")
+        if not sep:
+            raise DownloadRefused(uri, "data: URI without a comma")
+        # Refuse by length before decoding: base64 is 4 characters per 3 bytes.
+        if len(payload) * 3 // 4 > self.policy.max_bytes:
+            raise DownloadRefused(uri, f"data: URI is over the {self.policy.max_bytes}-byte cap")
+        if header.lower().endswith(";base64"):
+            try:
+                return base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise DownloadRefused(uri, f"data: URI is not valid base64 ({exc})") from None
+        return unquote_to_bytes(payload)
+
+    def _keep(self, uri: str, data: bytes, content_type: str, url: str) -> FetchedImage:
+        if len(data) > self.policy.max_bytes:
+            raise DownloadRefused(uri, f"{len(data)} bytes is over the {self.policy.max_bytes} cap")
+        if not data:
+            raise DownloadRefused(uri, "empty body")
+        sniffed = sniff_format(data)
+        if sniffed is None:
+            raise DownloadRefused(
+                uri, f"content is not a PNG/JPEG/GIF/WebP image (starts with {data[:16]!r})"
+            )
+        declared = _media_format(uri, content_type)
+        if declared is not None and declared != sniffed:
+            raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
+        width, height = self._check_pixels(uri, data, sniffed)
+        ref = self.blobs.put_bytes(data)
+        return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
+
+    def _check_pixels(self, uri: str, data: bytes, sniffed: str) -> tuple[int, int]:
+        cap = self.policy.max_pixels
+        try:
+            with warnings.catch_warnings():
+                # Our cap is the explicit one; Pillow's own bomb warning would only repeat it.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                    width, height = image.size
+                    if width * height > cap:
+                        raise DownloadRefused(
+                            uri,
+                            f"{width}x{height} = {width * height} pixels is over the {cap}-pixel"
+                            " cap (decompression bomb guard, BOT_DOWNLOAD_MAX_PIXELS)",
+                        )
+                    if image.format != sniffed:
+                        raise DownloadRefused(
+                            uri, f"magic bytes say {sniffed} but Pillow reads {image.format}"
+                        )
+                    image.verify()  # structure and checksums, without decoding the pixels
+        except DownloadRefused:
+            raise
+        except Image.DecompressionBombError as exc:
+            # Pillow's hard limit (2x its default) fires before we see the size.
+            raise DownloadRefused(
+                uri, f"decompression bomb: {exc} (our cap is {cap} pixels)"
+            ) from None
+        except Exception as exc:  # Pillow raises many types for broken files
+            raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
+        return width, height
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format from the magic bytes, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _media_format(uri: str, content_type: str) -> str | None:
+    """The format a Content-Type promises; None when untyped; refuses anything not raster."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in _UNTYPED:
+        return None
+    if media in _ACCEPTED_TYPES:
+        return _ACCEPTED_TYPES[media]
+    raise DownloadRefused(uri, f"Content-Type {media!r} is not an accepted raster image type")
+
+
+def _data_uri_type(uri: str) -> str:
+    header = uri.partition(",")[0][len("data:") :]
+    return header.split(";", 1)[0]

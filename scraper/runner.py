@@ -1,0 +1,230 @@
+"""Run a source into the store: page by page, resumable, one transaction per page.
+
+Each page's listings, their price observations and the advanced cursor are committed
+together, so a crash between pages loses nothing and never skips a page: the next run
+continues from the last committed cursor. A bad item is counted and reported by name and the
+rest of the page goes on; a page that cannot be read ends the run with the cursor kept.
+When a pass reaches the end of a collection the cursor is cleared and the next run starts a
+new pass (catching price changes of items already seen).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
+
+from scraper.errors import ConfigurationError, ScrapeError
+from scraper.source import Page, PriceSeen, Source
+from storage.db import session_scope
+from storage.listings import UpsertOutcome, upsert_listing
+from storage.models import Listing
+from storage.models.scrape import PriceObservation, ScrapeCursor, ScrapeRun, ScrapeRunStatus
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+MAX_REPORTED_FAILURES = 50
+
+
+@dataclass
+class ScrapeSummary:
+    source: str
+    collection: str
+    status: str = ScrapeRunStatus.RUNNING.value
+    pages: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    error: str | None = None
+    failures: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    run_id: int | None = None
+
+    @property
+    def seen(self) -> int:
+        return self.new + self.updated + self.unchanged + self.failed
+
+
+ProgressCallback = Callable[[ScrapeSummary, int], None]  # (summary so far, items this page)
+
+
+def run_source(
+    engine: Engine,
+    source: Source,
+    *,
+    max_items: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ScrapeSummary:
+    """Scrape `source` from its stored cursor until the end or `max_items` listings."""
+    summary = ScrapeSummary(source.name, source.collection)
+    with session_scope(engine) as session:
+        cursor_row = _cursor_row(session, source)
+        run = ScrapeRun(
+            source=source.name, collection=source.collection, start_cursor=cursor_row.cursor
+        )
+        session.add(run)
+        session.flush()
+        summary.run_id, summary.cursor = run.id, cursor_row.cursor
+    while True:
+        remaining = None if max_items is None else max_items - summary.seen
+        if remaining is not None and remaining <= 0:
+            summary.status = ScrapeRunStatus.STOPPED.value
+            break
+        try:
+            page = source.fetch_page(summary.cursor, remaining)
+        except ScrapeError as exc:
+            summary.status, summary.error = ScrapeRunStatus.FAILED.value, str(exc)
+            log.error("%s %s: %s", source.name, source.collection, exc)
+            if isinstance(exc, ConfigurationError):
+                _finish(engine, summary)
+                raise
+            break
+        counts = _store_page(engine, source, page, summary)
+        if progress:
+            progress(summary, counts)
+        if page.next_cursor is None:
+            summary.status = ScrapeRunStatus.COMPLETED.value
+            break
+        if not page.listings and not page.failures:
+            # An empty page that still points onwards would loop forever on a buggy server.
+            summary.status = ScrapeRunStatus.STOPPED.value
+            summary.error = "empty page with a continuation; stopped to avoid a loop"
+            break
+    _finish(engine, summary)
+    return summary
+
+
+def run_sources(
+    engine: Engine,
+    sources: Sequence[Source],
+    *,
+    max_items: int | None = None,
+    parallel: int = 4,
+    progress: ProgressCallback | None = None,
+) -> list[ScrapeSummary]:
+    """Several collections at once. The shared HttpClient keeps each host within its rate
+    limit, so running collections in parallel only fills the time we would spend waiting."""
+
+    def one(source: Source) -> ScrapeSummary:
+        try:
+            return run_source(engine, source, max_items=max_items, progress=progress)
+        except ConfigurationError as exc:
+            return ScrapeSummary(
+                source.name, source.collection, ScrapeRunStatus.FAILED.value, error=str(exc)
+            )
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="scrape") as pool:
+        return list(pool.map(one, sources))
+
+
+def _store_page(engine: Engine, source: Source, page: Page, summary: ScrapeSummary) -> int:
+    """Write one page and advance the cursor in a single transaction."""
+    for failure in page.failures:
+        _note_failure(summary, str(failure))
+    summary.failed += len(page.failures)
+    with session_scope(engine) as session:
+        for scraped in page.listings:
+            try:
+                with session.begin_nested():  # one bad row must not undo the page
+                    listing, outcome = upsert_listing(session, dict(scraped.fields))
+                    if scraped.prices:
+                        if listing.id is None:
+                            session.flush()
+                        for seen in scraped.prices:
+                            _observe(session, listing, seen)
+            except (SQLAlchemyError, ValueError, TypeError) as exc:
+                _note_failure(summary, f"{scraped.key}: not stored: {exc}")
+                summary.failed += 1
+                continue
+            setattr(summary, outcome.value, getattr(summary, outcome.value) + 1)
+        cursor_row = _cursor_row(session, source)
+        if cursor_row.cursor is None and cursor_row.pages == 0:
+            cursor_row.pass_started_at = utcnow()
+        cursor_row.pages += 1
+        cursor_row.items += len(page.listings) + len(page.failures)
+        cursor_row.cursor = page.next_cursor
+        if page.next_cursor is None:
+            cursor_row.passes_completed += 1
+            cursor_row.pass_completed_at = utcnow()
+            cursor_row.pages = cursor_row.items = 0
+        cursor_row.updated_at = utcnow()
+        session.add(cursor_row)
+        summary.pages += 1
+        summary.cursor = page.next_cursor
+        _save_run(session, summary)
+    return len(page.listings) + len(page.failures)
+
+
+def _observe(session: Session, listing: Listing, seen: PriceSeen) -> None:
+    """Record a bid or sale unless it is the one already recorded last for this listing."""
+    last = session.exec(
+        select(PriceObservation)
+        .where(PriceObservation.listing_id == listing.id, PriceObservation.kind == seen.kind)
+        .order_by(PriceObservation.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if last is not None and (last.price, last.currency, last.event_at) == (
+        seen.price,
+        seen.currency,
+        seen.event_at,
+    ):
+        return
+    session.add(
+        PriceObservation(
+            listing_id=listing.id,
+            kind=seen.kind,
+            price=seen.price,
+            currency=seen.currency,
+            currency_decimals=seen.currency_decimals,
+            price_usd=seen.price_usd,
+            source=listing.source,
+            event_at=seen.event_at,
+        )
+    )
+
+
+def _cursor_row(session: Session, source: Source) -> ScrapeCursor:
+    row = session.exec(
+        select(ScrapeCursor).where(
+            ScrapeCursor.source == source.name, ScrapeCursor.collection == source.collection
+        )
+    ).first()
+    if row is None:
+        row = ScrapeCursor(source=source.name, collection=source.collection)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _save_run(session: Session, summary: ScrapeSummary) -> None:
+    run = session.get(ScrapeRun, summary.run_id)
+    if run is None:
+        return
+    run.status = summary.status
+    run.end_cursor = summary.cursor
+    run.pages = summary.pages
+    run.new, run.updated, run.unchanged = summary.new, summary.updated, summary.unchanged
+    run.failed = summary.failed
+    run.error = summary.error
+    if summary.status != ScrapeRunStatus.RUNNING.value:
+        run.finished_at = utcnow()
+    session.add(run)
+
+
+def _finish(engine: Engine, summary: ScrapeSummary) -> None:
+    with session_scope(engine) as session:
+        _save_run(session, summary)
+
+
+def _note_failure(summary: ScrapeSummary, message: str) -> None:
+    log.warning("%s %s: %s", summary.source, summary.collection, message)
+    if len(summary.failures) < MAX_REPORTED_FAILURES:
+        summary.failures.append(message)
+
+
+__all__ = ["ScrapeSummary", "UpsertOutcome", "run_source", "run_sources"]
