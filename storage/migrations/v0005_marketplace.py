@@ -56,6 +56,7 @@ _STATEMENTS = [
         mint_intent_id INTEGER NOT NULL REFERENCES mint_intents (id),
         mode VARCHAR NOT NULL,
         order_hash VARCHAR NOT NULL UNIQUE,
+        remote_id VARCHAR,
         side VARCHAR NOT NULL,
         make_value VARCHAR NOT NULL,
         take_currency VARCHAR NOT NULL,

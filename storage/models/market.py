@@ -78,6 +78,7 @@ class MarketOrder(SQLModel, table=True):
     mint_intent_id: int = Field(foreign_key="mint_intents.id")
     mode: str
     order_hash: str = Field(unique=True, description="LibOrder.hashKey, computed locally.")
+    remote_id: str | None = Field(default=None, description="Id the marketplace reported.")
     side: str = Field(default="sell")
     make_value: str
     take_currency: str = Field(description="ETH or ERC20:<address>.")

@@ -1,0 +1,272 @@
+"""HTTP client for the Rarible APIs (rarible.md §1-§3, §7).
+
+Reads retry: 429 (honouring Retry-After), 5xx, timeouts and dropped connections back off
+exponentially (1 s, x1.5, +-10 % jitter, capped at 32 s, giving up after 70 s: status-go's
+policy). Writes (lazy mint, order upsert) are sent exactly once: a definite refusal raises
+`RaribleRejected`; anything that may have stored the item raises `AmbiguousSubmission`, and the
+caller must look the item or order up before it sends anything again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class RaribleError(Exception):
+    """Base class; messages name the request and the reason, never a key."""
+
+
+class RaribleRejected(RaribleError):
+    """The marketplace definitely refused the request (4xx): nothing was stored."""
+
+    def __init__(self, what: str, status: int, detail: str) -> None:
+        super().__init__(f"{what} was rejected with HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class RaribleAuthError(RaribleRejected):
+    """401/403: the API key is missing or wrong. Nothing was stored; fix the key, retry later."""
+
+
+class AmbiguousSubmission(RaribleError):
+    """A write failed after it may have reached the marketplace: reconcile before resending."""
+
+
+class RaribleUnavailable(RaribleError):
+    """A read kept failing (rate limit, server errors, network) until the retry budget ran out."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    first_delay_s: float = 1.0
+    factor: float = 1.5
+    jitter: float = 0.1
+    max_delay_s: float = 32.0
+    give_up_after_s: float = 70.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay_s)
+        base = min(self.first_delay_s * self.factor**attempt, self.max_delay_s)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason or "no body"
+    if isinstance(body, dict):
+        code, message = body.get("code"), body.get("message")
+        if code or message:
+            return f"{code or 'ERROR'}: {message or ''}".strip()
+    return json.dumps(body)[:300]
+
+
+class RaribleClient:
+    """Talks to one network's Ethereum indexer API and Multichain API."""
+
+    def __init__(
+        self,
+        *,
+        indexer_url: str,
+        union_url: str,
+        api_key: str | None,
+        mode: str,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        http: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str = "nftbot",
+    ) -> None:
+        self.indexer_url = indexer_url.rstrip("/")
+        self.union_url = union_url.rstrip("/")
+        self.mode = mode
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = http or requests.Session()
+        self._http.headers["User-Agent"] = user_agent
+        self._http.headers["Accept"] = "application/json"
+        if api_key:
+            self._http.headers["X-API-KEY"] = api_key
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _read(
+        self, method: str, url: str, *, params: Any = None, body: Any = None
+    ) -> dict[str, Any] | None:
+        """A read with retries; None on 404."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            problem: str
+            retry_after: float | None = None
+            try:
+                response = self._http.request(
+                    method, url, params=params, json=body, timeout=self.timeout_s
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = f"{type(exc).__name__}"
+            else:
+                if response.status_code == 404:
+                    return None
+                if response.ok:
+                    try:
+                        data = response.json()
+                    except ValueError:
+                        problem = "a body that is not JSON"
+                    else:
+                        return data if isinstance(data, dict) else {"items": data}
+                elif response.status_code == 429 or response.status_code >= 500:
+                    problem = f"HTTP {response.status_code}"
+                    retry_after = _retry_after(response)
+                else:
+                    raise RaribleError(
+                        f"{method} {_path(url)} failed with HTTP {response.status_code}: "
+                        f"{_detail(response)}"
+                    )
+            delay = self.retry.delay(attempt, retry_after)
+            if time.monotonic() - started + delay > self.retry.give_up_after_s:
+                raise RaribleUnavailable(
+                    f"{method} {_path(url)} still failing after {attempt + 1} attempts: {problem}"
+                )
+            log.warning("%s %s: %s; retrying in %.1f s", method, _path(url), problem, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    def _write(self, what: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send once. Never retried here: see the module docstring."""
+        try:
+            response = self._http.post(url, json=body, timeout=self.timeout_s)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise AmbiguousSubmission(f"{what}: {type(exc).__name__} while sending") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise RaribleAuthError(what, status, _detail(response))
+        if 400 <= status < 500 and status not in (408, 429):
+            raise RaribleRejected(what, status, _detail(response))
+        if not response.ok:
+            raise AmbiguousSubmission(f"{what}: HTTP {status} ({_detail(response)})")
+        try:
+            data = response.json()
+        except ValueError:
+            raise AmbiguousSubmission(
+                f"{what}: HTTP {status} with a body that is not JSON"
+            ) from None
+        return data if isinstance(data, dict) else {}
+
+    def _pages(
+        self, url: str, params: dict[str, Any], items_key: str, size: int
+    ) -> Iterator[dict[str, Any]]:
+        continuation: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = {**params, "size": size}
+            if continuation:
+                query["continuation"] = continuation
+            page = self._read("GET", url, params=query) or {}
+            yield from page.get(items_key) or []
+            continuation = page.get("continuation") or None
+            if not continuation or continuation in seen:
+                return
+            seen.add(continuation)
+
+    # --- lazy mint (Ethereum indexer API, rarible.md §3 and §5) ------------------------------
+
+    def generate_token_id(self, collection: str, minter: str) -> int | None:
+        data = self._read(
+            "GET",
+            f"{self.indexer_url}/v0.1/nft/collections/{collection.lower()}/generate_token_id",
+            params={"minter": minter.lower()},
+        )
+        if data is None:
+            raise RaribleError(f"collection {collection} has no token id generator (404)")
+        return int(data["tokenId"])
+
+    def mint_lazy(self, body: dict[str, Any]) -> dict[str, Any]:
+        what = f"lazy mint of {body.get('contract')}:{body.get('tokenId')}"
+        return self._write(what, f"{self.indexer_url}/v0.1/nft/mints", body)
+
+    def get_item(self, collection: str, token_id: int) -> dict[str, Any] | None:
+        item_id = f"{collection.lower()}:{token_id}"
+        return self._read("GET", f"{self.indexer_url}/v0.1/nft/items/{item_id}")
+
+    def get_lazy_item(self, collection: str, token_id: int) -> dict[str, Any] | None:
+        item_id = f"{collection.lower()}:{token_id}"
+        return self._read("GET", f"{self.indexer_url}/v0.1/nft/items/{item_id}/lazy")
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def upsert_order(self, form: dict[str, Any], *, order_hash: str) -> dict[str, Any]:
+        what = f"order {order_hash} upsert by {form.get('maker')}"
+        return self._write(what, f"{self.indexer_url}/v0.1/order/orders", form)
+
+    def get_order(self, order_hash: str) -> dict[str, Any] | None:
+        return self._read("GET", f"{self.indexer_url}/v0.1/order/orders/{order_hash}")
+
+    def sell_orders_by_item(
+        self, collection: str, token_id: int, *, size: int = 50
+    ) -> Iterator[dict[str, Any]]:
+        return self._pages(
+            f"{self.indexer_url}/v0.1/order/orders/sell/byItem",
+            {"contract": collection.lower(), "tokenId": str(token_id)},
+            "orders",
+            size,
+        )
+
+    def bids_by_item(
+        self, collection: str, token_id: int, statuses: tuple[str, ...], *, size: int = 50
+    ) -> Iterator[dict[str, Any]]:
+        return self._pages(
+            f"{self.indexer_url}/v0.1/order/orders/bids/byItemAndByStatus",
+            {"contract": collection.lower(), "tokenId": str(token_id), "status": list(statuses)},
+            "orders",
+            size,
+        )
+
+    # --- sales (Multichain API activity search, rarible.md §7) -------------------------------
+
+    def sale_activities(
+        self, seller: str, cursor: str | None, *, size: int = 100
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of SELL activities (sales, accepted bids) where `seller` sold, oldest first."""
+        body: dict[str, Any] = {
+            "size": size,
+            "filter": {
+                "blockchains": ["ETHEREUM"],
+                "types": ["SELL"],
+                "users": {"from": [f"ETHEREUM:{seller.lower()}"]},
+            },
+            "sort": "EARLIEST",
+        }
+        if cursor:
+            body["cursor"] = cursor
+        page = self._read("POST", f"{self.union_url}/v0.1/activities/search", body=body) or {}
+        return list(page.get("activities") or []), page.get("cursor") or None
+
+
+def _path(url: str) -> str:
+    """The path only: query strings never reach messages or logs."""
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]

@@ -1,0 +1,237 @@
+"""Bids and sales from the marketplace into the store, incrementally (rarible.md §7).
+
+Bids are read per published item (all statuses, so cancellations and fills show up) and
+upserted by order hash; only rows whose status or price changed are touched. Sales are read
+from the SELL activity feed of our address with a stored cursor, one transaction per page
+(rows and cursor together), so an interrupted sync resumes where it stopped and a re-read page
+adds nothing twice. Amounts are exact decimals computed from the wei strings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, localcontext
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from marketplace.market import Market
+from storage.db import session_scope
+from storage.models.market import Bid, IntentStatus, MintIntent, Sale, SyncCursor
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+BID_STATUSES = ("ACTIVE", "INACTIVE", "FILLED", "CANCELLED")
+
+
+class SyncError(Exception):
+    pass
+
+
+@dataclass
+class SyncReport:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    sold_artwork_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PublishedItem:
+    artwork_id: int
+    collection: str
+    token_id: int
+
+    @property
+    def item_id(self) -> str:
+        return f"{self.collection}:{self.token_id}"
+
+
+def published_items(engine: Engine, mode: str) -> list[PublishedItem]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(MintIntent).where(
+                MintIntent.mode == mode, MintIntent.status == IntentStatus.DONE.value
+            )
+        ).all()
+        return [PublishedItem(r.artwork_id, r.collection, int(r.token_id)) for r in rows]
+
+
+def _exact_ratio(numerator: Decimal, denominator: Decimal, decimals: int) -> Decimal:
+    with localcontext() as context:
+        context.prec = 100  # uint256 has 78 digits: no rounding on the way
+        return (numerator / denominator).scaleb(-decimals).normalize()
+
+
+def _currency(asset_type: dict[str, Any], weth: str | None) -> tuple[str, str | None, int | None]:
+    """(currency id, symbol, decimals) of an indexer AssetType."""
+    asset_class = str(asset_type.get("assetClass") or asset_type.get("@type") or "")
+    if asset_class == "ETH":
+        return "ETH", "ETH", 18
+    contract = str(asset_type.get("contract", "")).split(":")[-1].lower()
+    if asset_class.upper() == "ERC20":
+        if weth and contract == weth.lower():
+            return f"ERC20:{contract}", "WETH", 18
+        return f"ERC20:{contract}", None, None
+    return f"{asset_class}:{contract}", None, None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def parse_bid(order: dict[str, Any], item: PublishedItem, weth: str | None) -> dict[str, Any]:
+    """An indexer Order (a bid on our item) -> the Bid columns."""
+    try:
+        make, take = order["make"], order["take"]
+        make_value = Decimal(str(make["value"]))
+        take_value = Decimal(str(take["value"]))
+        order_id = str(order["hash"])
+        maker = str(order["maker"]).split(":")[-1].lower()
+    except (KeyError, TypeError, ArithmeticError) as exc:
+        raise SyncError(f"bid on {item.item_id} is malformed ({exc!r})") from None
+    currency, symbol, decimals = _currency(make.get("assetType", {}), weth)
+    if take_value <= 0:
+        raise SyncError(f"bid {order_id} on {item.item_id} takes {take_value} items")
+    if decimals is not None:
+        price: Decimal | None = _exact_ratio(make_value, take_value, decimals)
+    elif make.get("valueDecimal") is not None:  # the API's own decimal amount
+        price = _exact_ratio(Decimal(str(make["valueDecimal"])), take_value, 0)
+    else:
+        price = None
+    status = "CANCELLED" if order.get("cancelled") else str(order.get("status") or "ACTIVE")
+    return {
+        "order_id": order_id,
+        "artwork_id": item.artwork_id,
+        "item_id": item.item_id,
+        "maker": maker,
+        "currency": currency,
+        "currency_symbol": symbol,
+        "price": price,
+        "make_value": make_value,
+        "take_value": take_value,
+        "price_usd": _decimal(order.get("takePriceUsd") or order.get("priceUsd")),
+        "status": status,
+    }
+
+
+def sync_bids(engine: Engine, market: Market, mode: str, *, weth: str | None) -> SyncReport:
+    report = SyncReport()
+    for item in published_items(engine, mode):
+        fields_list: list[dict[str, Any]] = []
+        raw: dict[str, str] = {}
+        for order in market.bids_by_item(item.collection, item.token_id, BID_STATUSES):
+            try:
+                fields = parse_bid(order, item, weth)
+            except SyncError as exc:  # one bad bid never stops the others
+                report.skipped.append(str(exc))
+                log.warning("%s", exc)
+                continue
+            fields_list.append(fields)
+            raw[fields["order_id"]] = json.dumps(order, sort_keys=True)
+        with session_scope(engine) as session:
+            for fields in fields_list:
+                existing = session.exec(
+                    select(Bid).where(Bid.order_id == fields["order_id"])
+                ).first()
+                if existing is None:
+                    session.add(Bid(**fields, mode=mode, raw_json=raw[fields["order_id"]]))
+                    report.new += 1
+                    continue
+                changed = any(getattr(existing, k) != v for k, v in fields.items())
+                if not changed:
+                    report.unchanged += 1
+                    continue
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                existing.raw_json = raw[fields["order_id"]]
+                existing.updated_at = utcnow()
+                session.add(existing)
+                report.updated += 1
+    return report
+
+
+def _union_item(activity: dict[str, Any]) -> str | None:
+    nft_type = (activity.get("nft") or {}).get("type") or {}
+    contract, token_id = nft_type.get("contract"), nft_type.get("tokenId")
+    if contract is None or token_id is None:
+        return None
+    return f"{str(contract).split(':')[-1].lower()}:{int(str(token_id))}"
+
+
+def parse_sale(activity: dict[str, Any], artwork_id: int | None, item_id: str) -> dict[str, Any]:
+    try:
+        payment = activity.get("payment") or {}
+        currency, _, _ = _currency(payment.get("type") or {}, None)
+        price = Decimal(str(activity["price"]))
+        sold_at = datetime.fromisoformat(str(activity["date"]).replace("Z", "+00:00"))
+        buyer = str(activity["buyer"]).split(":")[-1].lower()
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise SyncError(f"sale {activity.get('id')} of {item_id} is malformed ({exc!r})") from None
+    seller = activity.get("seller")
+    return {
+        "activity_id": str(activity["id"]),
+        "tx_hash": activity.get("transactionHash")
+        or (activity.get("blockchainInfo") or {}).get("transactionHash"),
+        "artwork_id": artwork_id,
+        "item_id": item_id,
+        "kind": str(activity.get("type") or "SELL"),
+        "buyer": buyer,
+        "seller": str(seller).split(":")[-1].lower() if seller else None,
+        "price": price,
+        "amount": _decimal(payment.get("value")),
+        "currency": currency,
+        "price_usd": _decimal(activity.get("priceUsd")),
+        "sold_at": sold_at,
+    }
+
+
+def sync_sales(engine: Engine, market: Market, mode: str, seller: str) -> SyncReport:
+    """Read the SELL feed from the stored cursor; returns new sales and the artworks they sold."""
+    report = SyncReport()
+    ours = {item.item_id: item.artwork_id for item in published_items(engine, mode)}
+    cursor_name = f"sales:{mode}:{seller.lower()}"
+    with session_scope(engine) as session:
+        stored = session.get(SyncCursor, cursor_name)
+        cursor = stored.cursor if stored else None
+    while True:
+        activities, next_cursor = market.sale_activities(seller, cursor)
+        with session_scope(engine) as session:
+            for activity in activities:
+                if activity.get("reverted") or activity.get("@type", "SELL") != "SELL":
+                    continue
+                item_id = _union_item(activity)
+                if item_id is None or "id" not in activity:
+                    report.skipped.append(f"sale activity {activity.get('id')} names no item")
+                    continue
+                if session.exec(
+                    select(Sale).where(Sale.activity_id == str(activity["id"]))
+                ).first():
+                    report.unchanged += 1
+                    continue
+                try:
+                    fields = parse_sale(activity, ours.get(item_id), item_id)
+                except SyncError as exc:
+                    report.skipped.append(str(exc))
+                    continue
+                session.add(
+                    Sale(**fields, mode=mode, raw_json=json.dumps(activity, sort_keys=True))
+                )
+                report.new += 1
+                if fields["artwork_id"] is not None:
+                    report.sold_artwork_ids.append(fields["artwork_id"])
+            if next_cursor:
+                row = session.get(SyncCursor, cursor_name) or SyncCursor(name=cursor_name)
+                row.cursor = next_cursor
+                row.updated_at = utcnow()
+                session.add(row)
+        if not activities or not next_cursor or next_cursor == cursor:
+            return report
+        cursor = next_cursor
