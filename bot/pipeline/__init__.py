@@ -1,0 +1,1 @@
+"""Pipeline stages: each advances artworks one step of the state machine, idempotently."""
