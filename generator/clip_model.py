@@ -18,7 +18,10 @@ def clip_from_state_dict(state_dict: dict[str, torch.Tensor]) -> CLIP:
     get the speed from bf16 autocast instead, which keeps the loss close to fp32.
     """
     state = {k: v for k, v in state_dict.items() if k not in _JIT_ONLY_KEYS}
-    model = build_model(state).float().eval()
+    model = build_model(dict(state)).float().eval()
+    # build_model loaded the weights into fp16 parameters; load again into the fp32 ones so
+    # fp32 checkpoints keep their precision (OpenAI's own files are fp16 and lose nothing).
+    model.load_state_dict(state)
     model.requires_grad_(False)
     return model
 

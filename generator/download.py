@@ -17,6 +17,8 @@ from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+# Small network reads: bytes already received survive a dropped connection for the resume.
+_NET_CHUNK = 1 << 16
 
 
 class DownloadError(RuntimeError):
@@ -97,7 +99,7 @@ def download(
             ) as bar,
         ):
             try:
-                for chunk in response.iter_content(_CHUNK):
+                for chunk in response.iter_content(_NET_CHUNK):
                     handle.write(chunk)
                     hasher.update(chunk)
                     bar.update(len(chunk))

@@ -1,10 +1,10 @@
-"""Generated frames."""
+"""Generated frames, and the prepared init image of an artwork."""
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 VERSION = 3
-DESCRIPTION = "generated frames"
+DESCRIPTION = "generated frames; artworks.init_image_blob"
 
 
 def upgrade(connection: Connection) -> None:
@@ -30,3 +30,4 @@ def upgrade(connection: Connection) -> None:
         )
     )
     connection.execute(text("CREATE INDEX ix_frames_artwork_id ON frames (artwork_id)"))
+    connection.execute(text("ALTER TABLE artworks ADD COLUMN init_image_blob VARCHAR"))

@@ -78,6 +78,9 @@ class Artwork(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text()))
     attempts: int = 0
     category: str | None = Field(default=None, description="The prompt: the series title.")
+    init_image_blob: str | None = Field(
+        default=None, description="sha256 of the prepared init image (square PNG) in the blobs."
+    )
     value_score: float | None = None
     rank: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
