@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, func, select
 
 from storage.models import Artwork, ArtworkEvent, ArtworkState
@@ -15,11 +17,7 @@ def transition(
     if before == target.value and artwork.reason == reason:
         return False
     artwork.move_to(target, reason=reason)
-    session.add(artwork)
-    session.flush()
-    session.add(
-        ArtworkEvent(artwork_id=artwork.id, from_state=before, to_state=target.value, reason=reason)
-    )
+    _record_event(session, artwork, before, reason)
     return True
 
 
@@ -29,28 +27,31 @@ def create_artwork(
     listing_id: int,
     state: ArtworkState = ArtworkState.CANDIDATE,
     reason: str | None = None,
-    **fields: object,
+    **fields: Any,
 ) -> Artwork:
     """A new artwork in `state` (candidate or rejected), with its first event recorded."""
     if state not in (ArtworkState.CANDIDATE, ArtworkState.REJECTED):
         raise ValueError(f"a new artwork starts as candidate or rejected, not {state.value}")
     artwork = Artwork(listing_id=listing_id, state=state.value, reason=reason, **fields)
-    session.add(artwork)
-    session.flush()
-    session.add(
-        ArtworkEvent(artwork_id=artwork.id, from_state=None, to_state=state.value, reason=reason)
-    )
+    _record_event(session, artwork, None, reason)
     return artwork
 
 
 def record_failure(session: Session, artwork: Artwork, stage: ArtworkState, error: str) -> None:
     before = artwork.state
     artwork.fail(stage, error)
+    _record_event(session, artwork, before, artwork.reason)
+
+
+def _record_event(
+    session: Session, artwork: Artwork, before: str | None, reason: str | None
+) -> None:
     session.add(artwork)
-    session.flush()
+    session.flush()  # assigns the id of a new artwork
+    assert artwork.id is not None
     session.add(
         ArtworkEvent(
-            artwork_id=artwork.id, from_state=before, to_state=artwork.state, reason=artwork.reason
+            artwork_id=artwork.id, from_state=before, to_state=artwork.state, reason=reason
         )
     )
 

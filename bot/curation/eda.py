@@ -140,7 +140,7 @@ def make_figures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     if len(positive):
         bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 50)
-        ax.hist(positive, bins=bins)
+        ax.hist(positive, bins=list(bins))
         ax.set_xscale("log")
     ax.set(title=FIGURES["price_distribution"], xlabel=f"price ({currency})", ylabel="listings")
     _save(fig, paths["price_distribution"])

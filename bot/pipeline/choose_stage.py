@@ -7,6 +7,7 @@ can replace `lowest_loss` later without changing anything else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -60,7 +61,7 @@ def choose_frame(session: Session, artwork: Artwork, iteration: int | None = Non
     return Choice(artwork.id or 0, pick, changed)
 
 
-def lowest_loss(frames: list[Frame]) -> Frame:
+def lowest_loss(frames: Sequence[Frame]) -> Frame:
     """The frame with the lowest loss; frames without a loss come last, ties go to the later."""
     return min(
         frames, key=lambda f: (f.loss is None, f.loss if f.loss is not None else 0.0, -f.iteration)
