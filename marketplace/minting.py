@@ -31,7 +31,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 
-class MintError(Exception):
+class MintError(ValueError):
     """A mint that cannot go on, naming the artwork and the reason."""
 
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 WEI_PER_ETH = Decimal(10) ** 18
 
 
-class OrderError(Exception):
+class OrderError(ValueError):
     pass
 
 

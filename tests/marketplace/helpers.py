@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from storage.db import make_engine, session_scope
-from storage.models import Artwork, ArtworkState, Listing
+from storage.models import Artwork, ArtworkState, Listing, load_all_models
 from storage.models.pin import Pin, PinKind, PinStatus
 
 # The SDK tests' public key (rarible.md §8): never fund it.
@@ -18,6 +18,7 @@ CID_PREFIX = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52z"
 
 
 def new_engine(tmp_path: Path) -> Engine:
+    load_all_models()  # pins reference frames: every table must be known to the metadata
     return make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
 
 

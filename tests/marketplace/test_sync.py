@@ -1,0 +1,121 @@
+"""Bids and sales from the marketplace into the store: exact decimals, incremental, resumable."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import select
+
+from marketplace.minting import prepare_mint, submit_mint
+from marketplace.sync import sync_bids, sync_sales
+from storage.db import session_scope
+from storage.models.market import Bid, Sale, SyncCursor
+from tests.marketplace.helpers import CID_PREFIX, add_pinned_artwork
+from tests.marketplace.rarible_server import SEPOLIA_WETH
+
+
+def _publish(engine, network, wallet, client, n: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    artwork_id = add_pinned_artwork(engine, n)
+    with session_scope(engine) as session:
+        intent = prepare_mint(
+            session,
+            artwork_id=artwork_id,
+            mode="testnet",
+            network=network,
+            signer=wallet,
+            metadata_uri=f"ipfs://{CID_PREFIX}{n:04d}",
+            royalty_bps=0,
+            market=client,
+        )
+        intent_id = intent.id or 0
+    done = submit_mint(engine, intent_id, client)
+    return artwork_id, int(done.token_id)
+
+
+def test_bids_sync_is_exact_and_incremental(engine, network, wallet, client, server) -> None:  # type: ignore[no-untyped-def]
+    _, state = server
+    art1, token1 = _publish(engine, network, wallet, client, 1)
+    art2, token2 = _publish(engine, network, wallet, client, 2)
+    bidder = "0x" + "ab" * 20
+    first = state.place_bid(network.collection, token1, bidder, 5 * 10**16, price_usd="150.25")
+    state.place_bid(network.collection, token1, bidder, 123456789012345678901)
+    state.place_bid(network.collection, token2, bidder, 7, currency="0x" + "cd" * 20)
+
+    report = sync_bids(engine, client, "testnet", weth=SEPOLIA_WETH)
+    assert (report.new, report.updated, report.unchanged) == (3, 0, 0)
+    with session_scope(engine) as session:
+        rows = {b.order_id: b for b in session.exec(select(Bid)).all()}
+    bid = rows[first]
+    assert bid.price == Decimal("0.05") and bid.price_usd == Decimal("150.25")
+    assert bid.currency == f"ERC20:{SEPOLIA_WETH}" and bid.currency_symbol == "WETH"
+    assert bid.artwork_id == art1 and bid.status == "ACTIVE"
+    exact = next(b for b in rows.values() if b.make_value == Decimal(123456789012345678901))
+    assert exact.price == Decimal("123.456789012345678901")  # no float ever touched it
+    unknown = next(b for b in rows.values() if b.artwork_id == art2)
+    assert unknown.currency_symbol is None and unknown.make_value == Decimal(7)
+
+    again = sync_bids(engine, client, "testnet", weth=SEPOLIA_WETH)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
+    state.set_bid_status(first, "CANCELLED")
+    changed = sync_bids(engine, client, "testnet", weth=SEPOLIA_WETH)
+    assert (changed.new, changed.updated, changed.unchanged) == (0, 1, 2)
+    with session_scope(engine) as session:
+        assert session.exec(select(Bid).where(Bid.order_id == first)).one().status == "CANCELLED"
+
+
+def test_a_malformed_bid_is_skipped_with_its_reason(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    _, state = server
+    _, token = _publish(engine, network, wallet, client, 1)
+    bad = state.place_bid(network.collection, token, "0x" + "ab" * 20, 10**18)
+    state.place_bid(network.collection, token, "0x" + "ac" * 20, 2 * 10**18)
+    state.bids[bad]["take"]["value"] = "0"
+    report = sync_bids(engine, client, "testnet", weth=SEPOLIA_WETH)
+    assert report.new == 1
+    assert any(bad in reason and "takes 0 items" in reason for reason in report.skipped)
+
+
+def test_sales_sync_resumes_from_its_cursor(engine, network, wallet, client, server) -> None:  # type: ignore[no-untyped-def]
+    _, state = server
+    art1, token1 = _publish(engine, network, wallet, client, 1)
+    _, token2 = _publish(engine, network, wallet, client, 2)
+    buyer = "0x" + "ee" * 20
+    state.record_sale(
+        network.collection,
+        token1,
+        seller=wallet.address,
+        buyer=buyer,
+        price_eth="0.05",
+        price_usd="160.1",
+    )
+    state.record_sale(
+        network.collection, token2, seller=wallet.address, buyer=buyer, price_eth="9", reverted=True
+    )
+    state.record_sale(
+        network.collection, token2, seller="0x" + "11" * 20, buyer=buyer, price_eth="3"
+    )
+
+    report = sync_sales(engine, client, "testnet", wallet.address)
+    assert report.new == 1 and report.sold_artwork_ids == [art1]
+    with session_scope(engine) as session:
+        sale = session.exec(select(Sale)).one()
+        assert sale.price == Decimal("0.05") and sale.currency == "ETH"
+        assert sale.buyer == buyer and sale.price_usd == Decimal("160.1")
+        assert sale.tx_hash and sale.tx_hash.startswith("0x") and sale.kind == "SELL"
+        assert session.exec(select(SyncCursor)).one().cursor == "2"
+
+    assert sync_sales(engine, client, "testnet", wallet.address).new == 0
+    state.record_sale(
+        network.collection,
+        token2,
+        seller=wallet.address,
+        buyer=buyer,
+        price_eth="1.25",
+        kind="ACCEPT_BID",
+    )
+    later = sync_sales(engine, client, "testnet", wallet.address)
+    assert later.new == 1 and later.unchanged == 0  # read from the cursor, not from the start
+    with session_scope(engine) as session:
+        kinds = sorted(s.kind for s in session.exec(select(Sale)).all())
+    assert kinds == ["ACCEPT_BID", "SELL"]
