@@ -107,8 +107,10 @@ class TokenBucket:
                         self.capacity, self._tokens + (now - self._updated) * self.rate
                     )
                     self._updated = now
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    # The epsilon stops float rounding (0.9999999...) from looping on waits
+                    # too small to move the clock.
+                    if self._tokens >= 1.0 - 1e-9:
+                        self._tokens = max(0.0, self._tokens - 1.0)
                         return waited
                     wait = (1.0 - self._tokens) / self.rate
             self._sleep(wait)

@@ -173,7 +173,7 @@ class OpenSeaSalesSource(_OpenSeaSource):
             str(require(nft, "identifier", "sale.nft")),
         )
         fields: dict[str, Any] = {
-            "source": self.name,
+            "source": MARKETPLACE,  # same importer family as the listings: no churn
             "marketplace": MARKETPLACE,
             "item_id": item_id,
             "collection": nft.get("collection") or self.collection,

@@ -284,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
             chunk, nxt = _page(events, _opensea_key, query, "next", "limit", 50)
             return 200, json.dumps({"asset_events": chunk, "next": nxt}).encode(), {}
         if path.startswith("/api/v2/chain/"):
-            _, _, _, chain, _, contract, _, token = path.split("/")
+            _, _, _, _, chain, _, contract, _, token = path.split("/")
             nft = market.opensea_nfts.get(f"{chain}/{contract}/{token}")
             if nft is None:
                 return 404, b'{"errors":["not found"]}', {}
