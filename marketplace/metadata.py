@@ -6,8 +6,9 @@ can compute before the upload. `image` is `ipfs://<cid>` (never a gateway URL); 
 is `ipfs://<cid of these bytes>`.
 
 Every text field is plain text: names and descriptions come from scraped listings, so HTML
-tags, control and bidi-override characters are removed, and Markdown (which marketplaces
-render in descriptions) is escaped in the description.
+tags, control and bidi-override characters are removed, and the Markdown characters that make
+links, images, code or emphasis are escaped in the description (marketplaces render it as
+Markdown); the description is one line, so block syntax (`#`, `-`) cannot start.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ MAX_DESCRIPTION = 2000
 MAX_VALUE = 200
 _TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links, tables
 
 
 class MetadataError(ValueError):
