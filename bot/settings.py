@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     )
     listing_price_eth: str = Field("0.05", description="Fixed-price listing price in ETH.")
     royalty_bps: int = Field(1000, ge=0, lt=10000, description="Royalty in basis points (<100%).")
+    rarible_collection: str | None = Field(
+        None, description="Lazy-mint ERC-721 address; default: Rarible's shared one per network."
+    )
+    listing_duration_days: int = Field(
+        30, ge=1, le=3650, description="How long a fixed-price sell order stays valid."
+    )
 
     # --- IPFS -----------------------------------------------------------------------------------
     ipfs_pinner: PinnerKind = Field(PinnerKind.LOCAL, description="local, kubo or pinning-service.")
