@@ -62,10 +62,15 @@ class DownloadPolicy:
     user_agent: str = "nftbot/0.1"
     max_redirects: int = 5
 
+    def __post_init__(self) -> None:
+        # Each gateway ends in exactly one slash, so gateway + "<cid>/<path>" is a URL.
+        normalised = tuple(g.strip().rstrip("/") + "/" for g in self.gateways if g.strip())
+        object.__setattr__(self, "gateways", normalised)
+
     @staticmethod
     def parse_gateways(text: str) -> tuple[str, ...]:
-        """'https://a/ipfs/, https://b/ipfs/' -> each with exactly one trailing slash."""
-        return tuple(g.strip().rstrip("/") + "/" for g in text.split(",") if g.strip())
+        """'https://a/ipfs/, https://b/ipfs' (the BOT_IPFS_GATEWAYS format) -> a tuple."""
+        return tuple(g.strip() for g in text.split(",") if g.strip())
 
 
 @dataclass(frozen=True)
