@@ -113,6 +113,21 @@ class Settings(BaseSettings):
         "nftbot/0.1 (+https://github.com/nftbot/nftbot; generative-art publishing bot)",
         description="User-Agent sent with every request.",
     )
+    opensea_api_url: str | None = Field(
+        None, description="Override the OpenSea API base URL (default https://api.opensea.io)."
+    )
+    rarible_collections: str = Field(
+        "", description="Comma-separated Rarible collection ids to scrape, e.g. ETHEREUM:0x…"
+    )
+    opensea_collections: str = Field("", description="Comma-separated OpenSea slugs to scrape.")
+    scrape_burst: int = Field(1, ge=1, description="Requests a host may get back to back.")
+    scrape_page_size: int = Field(100, ge=1, le=1000, description="Listings asked per page.")
+    scrape_page_rules: Path | None = Field(
+        None, description="YAML file of per-site CSS-selector rules for the browser source."
+    )
+    chromium_path: str = Field(
+        "/usr/bin/chromium", description="Chromium binary the browser source launches."
+    )
 
     @field_validator("log_level")
     @classmethod
