@@ -1,0 +1,140 @@
+"""`bot prepare` (candidate → prepared) and `bot generate` (prepared → generated)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from bot.cli.output import console, err_console
+from bot.context import AppContext
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prepare")(prepare)
+    app.command("generate")(generate)
+
+
+def weights_cache_dir(context: AppContext) -> Path:
+    """User-placed weights dir if set, else <data_dir>/models."""
+    settings = context.settings
+    return settings.weights_dir or settings.data_dir / "models"
+
+
+def prepare(
+    ctx: typer.Context,
+    artwork: list[int] | None = typer.Option(None, "--artwork", help="Artwork id (repeatable)."),
+    size: int | None = typer.Option(None, "--size", help="Init image side (default setting)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+) -> None:
+    """Turn candidates' source images into square init images (candidate → prepared)."""
+    from bot.pipeline.prepare_stage import prepare_artworks
+
+    context: AppContext = ctx.obj
+    settings = context.settings
+    outcomes = prepare_artworks(
+        context.engine,
+        context.blobs,
+        size=size or settings.generator_size,
+        max_pixels=settings.download_max_pixels,
+        artwork_ids=artwork or None,
+        limit=limit,
+    )
+    for outcome in outcomes:
+        mark = "[green]prepared[/green]" if outcome.ok else "[red]not prepared[/red]"
+        console.print(f"artwork {outcome.artwork_id}: {mark} {outcome.detail}", markup=True)
+    ok = sum(o.ok for o in outcomes)
+    console.print(f"{ok} prepared, {len(outcomes) - ok} not")
+    if artwork and ok < len(outcomes):
+        raise typer.Exit(1)
+
+
+def generate(
+    ctx: typer.Context,
+    artwork: list[int] | None = typer.Option(None, "--artwork", help="Artwork id (repeatable)."),
+    state: str = typer.Option("prepared", "--state", help="Which artworks: those in this state."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Iterations (frames) each."),
+    size: int | None = typer.Option(None, "--size", min=16, help="Image side in pixels."),
+    batch: int | None = typer.Option(None, "--batch", min=1, help="Artworks per batch."),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+    cutn: int = typer.Option(32, "--cutn", min=1, help="CLIP cutouts per artwork and step."),
+    cut_method: str = typer.Option("pooled", "--cut-method", help="pooled or random."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on CUDA), bf16, fp32."),
+    seed: int | None = typer.Option(None, "--seed", help="One seed for all (default per id)."),
+    lr: float = typer.Option(0.1, "--lr", help="Adam learning rate."),
+    init_weight: float = typer.Option(0.0, "--init-weight", help="Pull towards the init image."),
+) -> None:
+    """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
+
+    from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
+    from generator.batching import resolve_device
+    from generator.optimiser import GenerationSettings
+    from generator.weights import MissingWeights
+
+    context: AppContext = ctx.obj
+    settings = context.settings
+    if state != "prepared":
+        err_console.print(f"[red]--state {state}: only prepared artworks can be generated[/red]")
+        raise typer.Exit(2)
+    try:
+        target = resolve_device(device or settings.generator_device)
+        options = GenerationSettings(
+            size=size or settings.generator_size,
+            steps=steps or settings.generator_steps,
+            cutn=cutn,
+            cut_method=cut_method,
+            precision=precision,
+            lr=lr,
+            init_weight=init_weight,
+        )
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        models = load_models(
+            weights_cache_dir(context),
+            settings.generator_vqgan,
+            settings.generator_clip,
+            target,
+            allow_smoke_test_models=settings.allow_smoke_test_models,
+        )
+    except MissingWeights as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    if models.smoke_test:
+        err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
+    console.print(
+        f"generating on {target} with {models.label}: {options.size}px, {options.steps} steps, "
+        f"cutn {options.cutn}"
+    )
+    report = generate_artworks(
+        context.engine,
+        context.blobs,
+        models,
+        options,
+        target,
+        artwork_ids=artwork or None,
+        batch_size=batch or settings.generator_batch,
+        seed=seed,
+        on_frame_saved=frame_hook(context),
+    )
+    table = Table(title="generate")
+    table.add_column("artwork", justify="right")
+    table.add_column("result")
+    table.add_column("detail")
+    for outcome in report.outcomes:
+        mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
+        table.add_row(str(outcome.artwork_id), mark, outcome.detail)
+    console.print(table)
+    console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
+    if models.smoke_test:
+        err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
+    if any(not o.ok for o in report.outcomes):
+        raise typer.Exit(1)
+
+
+def frame_hook(context: AppContext):  # type: ignore[no-untyped-def]
+    """Called after each frame row is committed. The IPFS issue plugs frame pinning in here
+    (`bot.pipeline.frame_pins.make_frame_pin_hook`, behind `ipfs_pin_frames`)."""
+    return None

@@ -1,0 +1,167 @@
+"""prepare (candidate → prepared) and generate (prepared → generated) on a real database,
+with the tiny untrained models written in real checkpoint formats."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sqlmodel import select
+
+from bot.pipeline.generate_stage import generate_artworks, load_models
+from bot.pipeline.prepare_stage import prepare_artworks
+from generator.optimiser import GenerationSettings
+from generator.weights import MissingWeights
+from storage.blobstore import BlobStore
+from storage.db import make_engine, session_scope
+from storage.models import Artwork, ArtworkEvent, Listing
+from storage.models.frame import Frame
+
+SETTINGS = GenerationSettings(size=32, steps=3, cutn=2, precision="fp32")
+
+
+def _png(seed: int, size: tuple[int, int] = (60, 40), mode: str = "RGB") -> bytes:
+    channels = 4 if mode == "RGBA" else 3
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _gif(frames: int) -> bytes:
+    images = [Image.new("RGB", (20, 20), (i * 40, 0, 0)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:])
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[object, BlobStore]:
+    return make_engine(f"sqlite:///{tmp_path / 'bot.db'}"), BlobStore(tmp_path / "blobs")
+
+
+def _add(
+    engine,
+    blobs: BlobStore,
+    item: str,
+    image: bytes | None,
+    category: str | None = "Dreams",
+    cid: str | None = None,
+) -> int:
+    with session_scope(engine) as session:
+        listing = Listing(
+            source="kaggle",
+            marketplace="hive",
+            item_id=item,
+            title="Series title",
+            image_cid=cid,
+            image_blob=blobs.put_bytes(image).sha256 if image is not None else None,
+        )
+        session.add(listing)
+        session.flush()
+        artwork = Artwork(listing_id=listing.id, category=category)
+        session.add(artwork)
+        session.flush()
+        return int(artwork.id)
+
+
+def test_prepare_makes_square_init_images_and_fails_bad_ones_clearly(store) -> None:
+    engine, blobs = store
+    good = _add(engine, blobs, "good", _png(1))
+    transparent = _add(engine, blobs, "alpha", _png(2, mode="RGBA"), category=None)
+    no_image = _add(engine, blobs, "noimg", None, cid="QmNoLocalCopy")
+    animated = _add(engine, blobs, "anim", _gif(3))
+    broken = _add(engine, blobs, "broken", b"not an image at all")
+
+    outcomes = {o.artwork_id: o for o in prepare_artworks(engine, blobs, size=32)}
+    assert outcomes[good].ok and outcomes[transparent].ok
+    assert "has no local image" in outcomes[no_image].detail
+    assert (
+        "QmNoLocalCopy" in outcomes[no_image].detail and "hive:noimg" in outcomes[no_image].detail
+    )
+    assert "animated" in outcomes[animated].detail
+    assert "cannot decode" in outcomes[broken].detail
+    with session_scope(engine) as session:
+        prepared = session.get(Artwork, good)
+        image = Image.open(io.BytesIO(blobs.read_bytes(prepared.init_image_blob)))
+        assert (prepared.state, image.size, image.mode) == ("prepared", (32, 32), "RGB")
+        assert session.get(Artwork, transparent).category == "Series title"  # from the listing
+        failed = session.get(Artwork, no_image)
+        assert (failed.state, failed.failed_stage) == ("failed", "prepared")
+        assert "QmNoLocalCopy" in failed.error
+    # Idempotent: nothing is left to prepare, nothing changes.
+    assert prepare_artworks(engine, blobs, size=32) == []
+
+
+def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: Path) -> None:
+    engine, blobs = store
+    ids = [_add(engine, blobs, f"item{i}", _png(i)) for i in range(3)]
+    prepare_artworks(engine, blobs, size=32)
+    models = load_models(
+        tmp_path / "models",
+        "vqgan_wikiart_16384",
+        "clip_vit_b32",
+        torch.device("cpu"),
+        allow_smoke_test_models=True,
+    )
+    assert models.smoke_test and "untrained" in models.label
+    hooked: list[Frame] = []
+    report = generate_artworks(
+        engine,
+        blobs,
+        models,
+        SETTINGS,
+        torch.device("cpu"),
+        batch_size=2,
+        on_frame_saved=hooked.append,
+        progress=False,
+    )
+    assert report.batch_sizes == [2, 1]
+    assert all(o.ok for o in report.outcomes) and report.frames_written == 9
+    assert len(hooked) == 9 and all(f.id is not None for f in hooked)
+    with session_scope(engine) as session:
+        frames = session.exec(select(Frame).where(Frame.artwork_id == ids[0])).all()
+        assert sorted(f.iteration for f in frames) == [0, 1, 2]
+        assert {f.prompt for f in frames} == {"Dreams"} and frames[0].width == 32
+        png = Image.open(io.BytesIO(blobs.read_bytes(frames[1].blob_sha256)))
+        assert png.text["prompt"] == "Dreams" and png.text["iteration"] == "1"
+        assert png.text["seed"] == str(frames[1].seed)
+        assert float(png.text["loss"]) == pytest.approx(frames[1].loss)
+        assert "smoke_vqgan_tiny" in png.text["model"]
+        states = {a.id: a.state for a in session.exec(select(Artwork)).all()}
+        assert set(states.values()) == {"generated"}
+        events = session.exec(select(ArtworkEvent).where(ArtworkEvent.to_state == "generated"))
+        assert len(events.all()) == 3
+    # Nothing prepared is left: a second run does nothing.
+    again = generate_artworks(engine, blobs, models, SETTINGS, torch.device("cpu"), progress=False)
+    assert again.outcomes == [] and again.frames_written == 0
+
+
+def test_missing_init_image_fails_that_artwork_only(store, tmp_path: Path) -> None:
+    engine, blobs = store
+    first, second = (_add(engine, blobs, f"x{i}", _png(i)) for i in range(2))
+    prepare_artworks(engine, blobs, size=32)
+    with session_scope(engine) as session:
+        session.get(Artwork, first).init_image_blob = "0" * 64
+    models = load_models(
+        tmp_path / "models",
+        "nope_vqgan",
+        "nope_clip",
+        torch.device("cpu"),
+        allow_smoke_test_models=True,
+    )
+    report = generate_artworks(engine, blobs, models, SETTINGS, torch.device("cpu"), progress=False)
+    outcomes = {o.artwork_id: o for o in report.outcomes}
+    assert not outcomes[first].ok and "missing" in outcomes[first].detail
+    assert outcomes[second].ok
+    with session_scope(engine) as session:
+        assert session.get(Artwork, first).failed_stage == "generated"
+
+
+def test_real_weights_missing_and_smoke_models_not_allowed_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(MissingWeights, match="bot models download vqgan_wikiart_16384"):
+        load_models(tmp_path, "vqgan_wikiart_16384", "clip_vit_b32", torch.device("cpu"))
