@@ -1,0 +1,222 @@
+"""`bot publish`, `bot bids sync | list`, `bot sales`: the Rarible side of the bot.
+
+The mode (dry-run by default, testnet, mainnet with BOT_MAINNET_CONFIRM=true) decides whether
+requests go to the outbox under <data_dir>/outbox or to Rarible.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from decimal import Decimal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, select
+
+from bot.context import AppContext
+
+console = Console()
+err = Console(stderr=True)
+bids_app = typer.Typer(help="Bids on our items.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("publish")(publish)
+    app.command("sales")(sales)
+    app.add_typer(bids_app, name="bids")
+
+
+def publish(
+    ctx: typer.Context,
+    artwork: int | None = typer.Option(None, "--artwork", help="Publish only this artwork."),
+    max_items: int | None = typer.Option(
+        None, "--max", min=1, help="New artworks to start this run (capped by BOT_PUBLISH_CAP)."
+    ),
+) -> None:
+    """Lazy-mint pinned artworks and list them (open for bids or fixed price).
+
+    Artworks an earlier run left in minting/listing are reconciled with the marketplace first.
+    Exit code 1 when any artwork failed (its error is stored on it; the next run retries).
+    """
+    from bot.pipeline.publish import open_publisher, run_publish
+    from marketplace.wallet import WalletError
+
+    context: AppContext = ctx.obj
+    settings = context.settings
+    cap = settings.publish_cap
+    limit = min(max_items or cap, cap)
+    if max_items and max_items > cap:
+        err.print(f"--max {max_items} is above BOT_PUBLISH_CAP={cap}; publishing at most {cap}")
+    passphrase = None
+    if not settings.wallet_passphrase and sys.stdin.isatty():
+        passphrase = typer.prompt("Wallet passphrase", hide_input=True)
+    try:
+        publisher = open_publisher(context, passphrase=passphrase)
+    except WalletError as exc:
+        err.print(f"[red]wallet:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"mode {publisher.mode} on {publisher.network.name} (chain {publisher.network.chain_id}),"
+        f" collection {publisher.network.collection}, listing {publisher.listing_kind}"
+    )
+    report = run_publish(publisher, artwork_id=artwork, max_new=limit)
+    table = Table(title=f"Published ({settings.marketplace_mode.value})")
+    table.add_column("artwork", justify="right")
+    table.add_column("outcome")
+    for artwork_id, outcome in report.outcomes.items():
+        table.add_row(str(artwork_id), outcome)
+    console.print(table)
+    if not report.outcomes:
+        console.print("nothing to publish: no artwork is pinned or in flight")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@bids_app.command("sync")
+def bids_sync(ctx: typer.Context) -> None:
+    """Fetch bids on every published item and our sales since the last sync; mark sold items."""
+    from bot.pipeline.publish import marketplace_for, marketplace_network
+    from marketplace.client import RaribleError
+    from marketplace.sync import sync_bids, sync_sales
+    from marketplace.wallet import WalletError, keystore_info
+    from storage.artworks import transition
+    from storage.db import session_scope
+    from storage.models import Artwork, ArtworkState, load_all_models
+
+    context: AppContext = ctx.obj
+    load_all_models()
+    mode = context.settings.marketplace_mode.value
+    market = marketplace_for(context)
+    try:
+        seller = keystore_info(context.settings.data_dir / "wallet").address
+        bids = sync_bids(context.engine, market, mode, weth=marketplace_network(context).weth)
+        sold = sync_sales(context.engine, market, mode, seller)
+    except (RaribleError, WalletError) as exc:
+        err.print(f"[red]sync failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    with session_scope(context.engine) as session:
+        for artwork_id in sold.sold_artwork_ids:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is not None and artwork.state == ArtworkState.LISTED.value:
+                transition(session, artwork, ArtworkState.SOLD, reason="sale seen on the market")
+    console.print(
+        f"bids: {bids.new} new, {bids.updated} updated, {bids.unchanged} unchanged; "
+        f"sales: {sold.new} new"
+    )
+    for reason in bids.skipped + sold.skipped:
+        err.print(f"[yellow]skipped:[/yellow] {reason}")
+
+
+@bids_app.command("list")
+def bids_list(
+    ctx: typer.Context,
+    artwork: int | None = typer.Option(None, "--artwork"),
+    status: str | None = typer.Option(None, "--status", help="ACTIVE, FILLED, CANCELLED, ..."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Bids in the store, highest price first."""
+    from storage.db import session_scope
+    from storage.models.market import Bid
+
+    context: AppContext = ctx.obj
+    with session_scope(context.engine) as session:
+        query = select(Bid).where(Bid.mode == context.settings.marketplace_mode.value)
+        if artwork is not None:
+            query = query.where(Bid.artwork_id == artwork)
+        if status:
+            query = query.where(Bid.status == status.upper())
+        rows = sorted(session.exec(query).all(), key=lambda b: b.price or Decimal(0), reverse=True)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "order_id": b.order_id,
+                        "artwork_id": b.artwork_id,
+                        "item_id": b.item_id,
+                        "maker": b.maker,
+                        "price": None if b.price is None else str(b.price),
+                        "currency": b.currency_symbol or b.currency,
+                        "price_usd": None if b.price_usd is None else str(b.price_usd),
+                        "status": b.status,
+                        "updated_at": b.updated_at.isoformat(),
+                    }
+                    for b in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="Bids")
+    for name in ("artwork", "price", "currency", "usd", "maker", "status", "order"):
+        table.add_column(name)
+    for b in rows:
+        table.add_row(
+            str(b.artwork_id or "-"),
+            "?" if b.price is None else str(b.price),
+            b.currency_symbol or b.currency,
+            "" if b.price_usd is None else str(b.price_usd),
+            b.maker,
+            b.status,
+            b.order_id[:18] + "…",
+        )
+    console.print(table)
+
+
+def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Recorded sales and the gross total per currency."""
+    from storage.db import session_scope
+    from storage.models.market import Sale
+
+    context: AppContext = ctx.obj
+    with session_scope(context.engine) as session:
+        rows = session.exec(
+            select(Sale)
+            .where(Sale.mode == context.settings.marketplace_mode.value)
+            .order_by(col(Sale.sold_at))
+        ).all()
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for sale in rows:
+        totals[sale.currency] += sale.amount if sale.amount is not None else sale.price
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "sales": [
+                        {
+                            "artwork_id": s.artwork_id,
+                            "item_id": s.item_id,
+                            "kind": s.kind,
+                            "price": str(s.price),
+                            "currency": s.currency,
+                            "buyer": s.buyer,
+                            "tx_hash": s.tx_hash,
+                            "sold_at": s.sold_at.isoformat(),
+                        }
+                        for s in rows
+                    ],
+                    "gross": {currency: str(total) for currency, total in totals.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="Sales")
+    for name in ("sold at", "artwork", "kind", "price", "currency", "buyer", "tx"):
+        table.add_column(name)
+    for s in rows:
+        table.add_row(
+            s.sold_at.strftime("%Y-%m-%d %H:%M"),
+            str(s.artwork_id or "-"),
+            s.kind,
+            str(s.price),
+            s.currency,
+            s.buyer,
+            (s.tx_hash or "")[:18],
+        )
+    console.print(table)
+    for currency, total in totals.items():
+        console.print(f"gross {currency}: {total}")

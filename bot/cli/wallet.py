@@ -1,0 +1,126 @@
+"""`bot wallet create | import | address | export-public`: the keystore under <data_dir>/wallet.
+
+The private key is read from a hidden prompt, stdin or a file, never from the command line
+(where `ps` and shell history would keep it). The passphrase comes from BOT_WALLET_PASSPHRASE
+(unattended) or a hidden prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bot.context import AppContext
+from marketplace.networks import network_for_mode
+from marketplace.wallet import WalletError, create_keystore, import_keystore, keystore_info
+
+console = Console()
+err = Console(stderr=True)
+wallet_app = typer.Typer(
+    help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(wallet_app, name="wallet")
+
+
+def _wallet_dir(ctx: typer.Context) -> Path:
+    context: AppContext = ctx.obj
+    return context.settings.data_dir / "wallet"
+
+
+def _new_passphrase(ctx: typer.Context) -> str:
+    context: AppContext = ctx.obj
+    if context.settings.wallet_passphrase:
+        return context.settings.wallet_passphrase.get_secret_value()
+    if not sys.stdin.isatty():
+        err.print("[red]set BOT_WALLET_PASSPHRASE or run in a terminal to type one[/red]")
+        raise typer.Exit(2)
+    return typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True)
+
+
+def _fail(exc: WalletError) -> typer.Exit:
+    err.print(f"[red]wallet:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@wallet_app.command("create")
+def create(
+    ctx: typer.Context,
+    scrypt_n: int | None = typer.Option(
+        None, "--scrypt-n", help="scrypt work factor (power of two); default eth-account's 2^18."
+    ),
+) -> None:
+    """Generate a new key and store it encrypted. Refuses to overwrite an existing keystore."""
+    try:
+        address = create_keystore(_wallet_dir(ctx), _new_passphrase(ctx), scrypt_n=scrypt_n)
+    except WalletError as exc:
+        raise _fail(exc) from None
+    console.print(f"created keystore for {address} in {_wallet_dir(ctx)}")
+    console.print("Back up the keystore file and the passphrase: without both the key is lost.")
+
+
+@wallet_app.command("import")
+def import_(
+    ctx: typer.Context,
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="File holding the hex private key (else prompt or stdin)."
+    ),
+    scrypt_n: int | None = typer.Option(None, "--scrypt-n", help="scrypt work factor."),
+) -> None:
+    """Store an existing private key encrypted."""
+    if key_file is not None:
+        try:
+            key = key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            err.print(f"[red]wallet:[/red] cannot read {key_file}: {exc.strerror}")
+            raise typer.Exit(1) from None
+    elif sys.stdin.isatty():
+        key = typer.prompt("Private key (hex)", hide_input=True)
+    else:
+        key = sys.stdin.readline().strip()
+    try:
+        address = import_keystore(_wallet_dir(ctx), key, _new_passphrase(ctx), scrypt_n=scrypt_n)
+    except WalletError as exc:
+        raise _fail(exc) from None
+    console.print(f"imported {address} into {_wallet_dir(ctx)}")
+
+
+@wallet_app.command("address")
+def address(ctx: typer.Context) -> None:
+    """Print the wallet address (no passphrase needed)."""
+    try:
+        typer.echo(keystore_info(_wallet_dir(ctx)).address)
+    except WalletError as exc:
+        raise _fail(exc) from None
+
+
+@wallet_app.command("export-public")
+def export_public(ctx: typer.Context) -> None:
+    """Print what may be shared: address, keystore location and KDF, network. Never the key."""
+    context: AppContext = ctx.obj
+    try:
+        info = keystore_info(_wallet_dir(ctx))
+    except WalletError as exc:
+        raise _fail(exc) from None
+    mode = context.settings.marketplace_mode.value
+    network = network_for_mode(mode)
+    typer.echo(
+        json.dumps(
+            {
+                "address": info.address,
+                "keystore": str(info.path),
+                "kdf": info.kdf,
+                "scrypt_n": info.scrypt_n,
+                "marketplace_mode": mode,
+                "chain_id": network.chain_id,
+                "collection": context.settings.rarible_collection or network.collection,
+            },
+            indent=2,
+        )
+    )

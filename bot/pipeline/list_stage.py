@@ -1,0 +1,95 @@
+"""minted -> listing -> listed: open for bids, or a fixed-price sell order (crash-safe).
+
+Open for bids: the lazily minted item already takes bids, so there is nothing to send.
+Fixed price: the signed order (with its locally computed hash) and the move to `listing` are
+committed together before the upsert; `marketplace.orders.submit_order` reconciles by hash.
+When an artwork reaches `listed`, `on_listed` runs the publisher's hooks (the lead wires the
+IPFS engineer's `unpin_unchosen_frames` there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.pipeline.publish import Publisher
+from marketplace.client import RaribleError
+from marketplace.minting import live_mint_intent
+from marketplace.orders import OrderError, live_order, prepare_sell_order, submit_order
+from storage.artworks import record_failure, transition
+from storage.db import session_scope
+from storage.models import Artwork, ArtworkState
+from storage.models.market import IntentStatus
+
+log = logging.getLogger(__name__)
+STAGE = ArtworkState.LISTING
+
+
+def on_listed(publisher: Publisher, artwork_id: int) -> None:
+    """Runs once an artwork is listed: every hook gets the artwork id. A failing hook is
+    logged and does not undo the listing (the artwork stays listed)."""
+    for hook in publisher.on_listed_hooks:
+        try:
+            hook(artwork_id)
+        except Exception:
+            log.exception("artwork %s: on_listed hook %r failed", artwork_id, hook)
+
+
+def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
+    log.warning("artwork %s: listing failed: %s", artwork_id, error)
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        if artwork is not None and artwork.state != ArtworkState.FAILED.value:
+            record_failure(session, artwork, STAGE, error)
+        elif artwork is not None:
+            artwork.error = error[:4000]
+            artwork.attempts += 1
+            session.add(artwork)
+    return ArtworkState.FAILED
+
+
+def _finish(publisher: Publisher, artwork_id: int, reason: str) -> ArtworkState:
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None
+        transition(session, artwork, ArtworkState.LISTED, reason=reason)
+    on_listed(publisher, artwork_id)
+    return ArtworkState.LISTED
+
+
+def advance_listing(publisher: Publisher, artwork_id: int) -> ArtworkState:
+    """Move a minted artwork to `listed`; idempotent; returns the state it ends in."""
+    try:
+        with session_scope(publisher.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is None:
+                raise OrderError(f"artwork {artwork_id} does not exist")
+            state = ArtworkState(artwork.state)
+            retrying = state is ArtworkState.FAILED and artwork.failed_stage == STAGE.value
+            if state not in (ArtworkState.MINTED, ArtworkState.LISTING) and not retrying:
+                return state
+            mint = live_mint_intent(session, artwork_id, publisher.mode)
+            if mint is None or mint.status != IntentStatus.DONE.value:
+                raise OrderError(f"artwork {artwork_id} has no finished mint in {publisher.mode}")
+            order = live_order(session, artwork_id, publisher.mode)
+            if order is None and publisher.listing_kind == "fixed-price":
+                now = int(time.time())
+                order = prepare_sell_order(
+                    session,
+                    mint=mint,
+                    network=publisher.network,
+                    signer=publisher.signer,
+                    price_eth=publisher.price_eth,
+                    start=now,
+                    end=now + publisher.duration_s,
+                )
+            transition(session, artwork, STAGE)
+            order_id = order.id if order is not None else None
+        if order_id is None:
+            return _finish(publisher, artwork_id, "open for bids")
+        row = submit_order(publisher.engine, order_id, publisher.market)
+    except (RaribleError, OrderError) as exc:
+        return _fail(publisher, artwork_id, str(exc))
+    if row.status != IntentStatus.DONE.value:
+        return _fail(publisher, artwork_id, f"order {row.order_hash} is {row.status}")
+    return _finish(publisher, artwork_id, f"sell order {row.remote_id} at {row.price} ETH")

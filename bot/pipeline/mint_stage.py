@@ -1,0 +1,97 @@
+"""pinned -> minting -> minted: lazy mint, crash-safe.
+
+The token id reservation, the signed Mint721 payload (the intent) and the move to `minting`
+are committed in one transaction before anything is sent. The send and the reconcile after an
+interrupted or ambiguous send live in `marketplace.minting.submit_mint`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, select
+
+from bot.pipeline.publish import Publisher
+from marketplace.client import RaribleError
+from marketplace.minting import MintError, live_mint_intent, prepare_mint, submit_mint
+from marketplace.token_ids import TokenIdError
+from storage.artworks import record_failure, transition
+from storage.db import session_scope
+from storage.models import Artwork, ArtworkState
+from storage.models.market import IntentStatus
+from storage.models.pin import Pin, PinKind, PinStatus
+
+log = logging.getLogger(__name__)
+STAGE = ArtworkState.MINTING
+
+
+class MissingMetadata(MintError):
+    pass
+
+
+def metadata_uri(session: Session, artwork_id: int) -> str:
+    """ipfs://<cid> of the artwork's pinned metadata JSON (written by the IPFS stage)."""
+    pin = session.exec(
+        select(Pin)
+        .where(
+            Pin.artwork_id == artwork_id,
+            Pin.kind == PinKind.METADATA.value,
+            Pin.status == PinStatus.PINNED.value,
+        )
+        .order_by(Pin.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if pin is None:
+        raise MissingMetadata(f"artwork {artwork_id} has no pinned metadata to mint")
+    return f"ipfs://{pin.cid}"
+
+
+def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
+    log.warning("artwork %s: mint failed: %s", artwork_id, error)
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        if artwork is not None and artwork.state != ArtworkState.FAILED.value:
+            record_failure(session, artwork, STAGE, error)
+        elif artwork is not None:
+            artwork.error = error[:4000]
+            artwork.attempts += 1
+            session.add(artwork)
+    return ArtworkState.FAILED
+
+
+def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
+    """Move the artwork to `minted` if it can; idempotent; returns the state it ends in."""
+    try:
+        with session_scope(publisher.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is None:
+                raise MintError(f"artwork {artwork_id} does not exist")
+            state = ArtworkState(artwork.state)
+            retrying = state is ArtworkState.FAILED and artwork.failed_stage == STAGE.value
+            if state not in (ArtworkState.PINNED, ArtworkState.MINTING) and not retrying:
+                return state  # not this stage's business (already minted, or not pinned yet)
+            intent = live_mint_intent(session, artwork_id, publisher.mode)
+            if intent is None:
+                intent = prepare_mint(
+                    session,
+                    artwork_id=artwork_id,
+                    mode=publisher.mode,
+                    network=publisher.network,
+                    signer=publisher.signer,
+                    metadata_uri=metadata_uri(session, artwork_id),
+                    royalty_bps=publisher.royalty_bps,
+                    market=publisher.market,
+                )
+            transition(session, artwork, STAGE)
+            intent_id = intent.id or 0
+        # committed: the intent and `minting` exist before any request goes out
+        intent = submit_mint(publisher.engine, intent_id, publisher.market)
+    except (RaribleError, MintError, TokenIdError) as exc:
+        return _fail(publisher, artwork_id, str(exc))
+    if intent.status != IntentStatus.DONE.value:
+        return _fail(publisher, artwork_id, f"mint intent {intent_id} is {intent.status}")
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None
+        transition(session, artwork, ArtworkState.MINTED, reason=intent.item_id)
+    log.info("artwork %s minted lazily as %s", artwork_id, intent.item_id)
+    return ArtworkState.MINTED

@@ -1,0 +1,143 @@
+"""Publishing: pinned artworks are lazy-minted, then listed (mint_stage, list_stage).
+
+`open_publisher` builds what both stages need from settings: the marketplace for the mode
+(outbox in dry-run), the network's contracts, and the unlocked wallet. `run_publish` first
+finishes what an earlier run left in flight (minting/listing, or failed in those stages: the
+reconcile), then starts new artworks up to the publish cap. One artwork's failure is recorded
+on that artwork and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.context import AppContext
+from marketplace.eip712 import Signer
+from marketplace.market import Market, open_market
+from marketplace.networks import Network, network_for_mode
+from marketplace.wallet import WalletError, unlock
+from storage.db import session_scope
+from storage.models import Artwork, ArtworkState, load_all_models
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = (ArtworkState.MINTING, ArtworkState.MINTED, ArtworkState.LISTING)
+PUBLISH_STAGES = (ArtworkState.MINTING, ArtworkState.LISTING)
+
+
+@dataclass
+class Publisher:
+    engine: Engine
+    mode: str
+    network: Network
+    market: Market
+    signer: Signer
+    royalty_bps: int
+    listing_kind: str  # open-for-bids | fixed-price
+    price_eth: str
+    duration_s: int
+    on_listed_hooks: list[Callable[[int], None]] = field(default_factory=list)
+
+
+@dataclass
+class PublishReport:
+    outcomes: dict[int, str] = field(default_factory=dict)  # artwork id -> state or error
+
+    @property
+    def failed(self) -> dict[int, str]:
+        return {k: v for k, v in self.outcomes.items() if v.startswith("failed")}
+
+
+def marketplace_network(context: AppContext) -> Network:
+    settings = context.settings
+    return network_for_mode(settings.marketplace_mode.value).with_overrides(
+        api_url=settings.rarible_api_url, collection=settings.rarible_collection
+    )
+
+
+def marketplace_for(context: AppContext) -> Market:
+    settings = context.settings
+    key = settings.rarible_api_key.get_secret_value() if settings.rarible_api_key else None
+    return open_market(
+        settings.marketplace_mode.value,
+        marketplace_network(context),
+        outbox_dir=settings.data_dir / "outbox",
+        api_key=key,
+        user_agent=settings.user_agent,
+    )
+
+
+def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Publisher:
+    """Everything the publish stages need; raises WalletError when the key cannot be unlocked."""
+    settings = context.settings
+    secret = passphrase or (
+        settings.wallet_passphrase.get_secret_value() if settings.wallet_passphrase else None
+    )
+    if not secret:
+        raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
+    load_all_models()
+    signer = unlock(settings.data_dir / "wallet", secret)
+    return Publisher(
+        engine=context.engine,
+        mode=settings.marketplace_mode.value,
+        network=marketplace_network(context),
+        market=marketplace_for(context),
+        signer=signer,
+        royalty_bps=settings.royalty_bps,
+        listing_kind=settings.listing_kind,
+        price_eth=settings.listing_price_eth,
+        duration_s=settings.listing_duration_days * 86400,
+    )
+
+
+def _ids(
+    engine: Engine, states: tuple[ArtworkState, ...], failed_in: tuple[ArtworkState, ...]
+) -> list[int]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Artwork.id, Artwork.state, Artwork.failed_stage).order_by(
+                col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id)
+            )
+        ).all()
+    wanted = {s.value for s in states}
+    retry = {s.value for s in failed_in}
+    return [
+        int(artwork_id)
+        for artwork_id, state, failed_stage in rows
+        if state in wanted or (state == ArtworkState.FAILED.value and failed_stage in retry)
+    ]
+
+
+def publish_one(publisher: Publisher, artwork_id: int) -> str:
+    """Mint and list one artwork as far as it goes now; returns its state (or the failure)."""
+    from bot.pipeline.list_stage import advance_listing
+    from bot.pipeline.mint_stage import advance_mint
+
+    state = advance_mint(publisher, artwork_id)
+    if state in (ArtworkState.MINTED, ArtworkState.LISTING):
+        state = advance_listing(publisher, artwork_id)
+    if state is ArtworkState.FAILED:
+        with session_scope(publisher.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            return f"failed: {artwork.error if artwork else 'unknown'}"
+    return state.value
+
+
+def run_publish(
+    publisher: Publisher, *, artwork_id: int | None = None, max_new: int = 100
+) -> PublishReport:
+    report = PublishReport()
+    if artwork_id is not None:
+        report.outcomes[artwork_id] = publish_one(publisher, artwork_id)
+        return report
+    # Reconcile first: whatever a crash or a failure left between pinned and listed.
+    for pending in _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES):
+        report.outcomes[pending] = publish_one(publisher, pending)
+    for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:
+        report.outcomes[new] = publish_one(publisher, new)
+    return report

@@ -1,0 +1,34 @@
+"""Helpers for the publish tests: a keystore with a known key, pinned artworks, the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from bot.cli.app import app
+from marketplace.wallet import import_keystore
+from storage.db import make_engine
+from storage.models import load_all_models
+
+PASSPHRASE = "test passphrase 123"
+
+
+def setup_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """Import a fresh random key (cheap scrypt); returns (key hex, address)."""
+    key = secrets.token_hex(32)
+    address = import_keystore(data_dir / "wallet", key, PASSPHRASE, scrypt_n=2**10)
+    monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
+    return key, address
+
+
+def engine_for(data_dir: Path) -> Engine:
+    load_all_models()
+    return make_engine(f"sqlite:///{data_dir / 'bot.db'}")
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
