@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with self.server.lock:
             self.server.hits.append(path)
-        route = self.server.routes.get(path)
+        route = self.server.routes.get(self.path) or self.server.routes.get(path)
         if route is None:
             serve(b"not found", "text/plain", 404)(self)
             return
