@@ -1,0 +1,132 @@
+"""`bot pin [ARTWORK]` (chosen → pinned) and `bot pins` (list, with a status re-check)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from bot.cli.ipfs import pinner_from_settings
+from bot.cli.output import console, err_console
+from bot.context import AppContext
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pin")(pin)
+    app.command("pins")(pins)
+
+
+def generator_version() -> str:
+    from generator import __version__
+
+    return f"nftbot generator {__version__}"
+
+
+def pin(
+    ctx: typer.Context,
+    artwork_id: int | None = typer.Argument(None, help="Artwork id (default: every chosen)."),
+) -> None:
+    """Pin the chosen frame's image, then its metadata; the token URI is ipfs://<metadata>."""
+    from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
+    from storage.db import session_scope
+
+    context: AppContext = ctx.obj
+    try:
+        pinner = pinner_from_settings(context.settings)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if artwork_id is None:
+        with session_scope(context.engine) as session:
+            ids = chosen_artwork_ids(session)
+    else:
+        ids = [artwork_id]
+    failures = 0
+    for each in ids:
+        try:
+            result = pin_artwork(
+                context.engine,
+                each,
+                pinner=pinner,
+                blobs=context.blobs,
+                cid_version=context.settings.ipfs_cid_version,
+                generator_version=generator_version(),
+            )
+        except PinStageError as exc:
+            failures += 1
+            err_console.print(f"[red]{exc}[/red]")
+            continue
+        if result.ok:
+            console.print(
+                f"artwork {each}: {result.state} image={result.image_cid or '-'} "
+                f"token_uri={result.token_uri}"
+            )
+        else:
+            failures += result.state == "failed"
+            console.print(f"artwork {each}: {result.state}: {result.detail}")
+    if not ids:
+        console.print("no chosen artworks to pin")
+    raise typer.Exit(1 if failures else 0)
+
+
+def pins(
+    ctx: typer.Context,
+    artwork_id: int | None = typer.Option(None, "--artwork", help="Only this artwork's pins."),
+    check: bool = typer.Option(
+        True, "--check/--no-check", help="Re-check each pin with its pinner first."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the pins; with --check (default) ask each pin's pinner for its status again."""
+    from storage.db import session_scope
+    from storage.ipfs.records import list_pins, recheck
+
+    context: AppContext = ctx.obj
+    pinners: dict[str, object] = {}
+    with session_scope(context.engine) as session:
+        rows = list_pins(session, artwork_id=artwork_id)
+        if check:
+            for row in rows:
+                if row.pinner not in pinners:
+                    try:
+                        pinners[row.pinner] = pinner_from_settings(context.settings, row.pinner)
+                    except ValueError as exc:
+                        pinners[row.pinner] = exc
+                pinner = pinners[row.pinner]
+                if isinstance(pinner, ValueError):
+                    row.error = f"not re-checked: {pinner}"
+                    continue
+                recheck(session, row, pinner)  # type: ignore[arg-type]
+        shown = [
+            {
+                "cid": row.cid,
+                "kind": row.kind,
+                "artwork_id": row.artwork_id,
+                "frame_id": row.frame_id,
+                "size": row.size,
+                "pinner": row.pinner,
+                "status": row.status,
+                "request_id": row.request_id,
+                "error": row.error,
+                "updated_at": row.updated_at.isoformat(),
+            }
+            for row in rows
+        ]
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2))
+        return
+    table = Table(title="IPFS pins")
+    for column in ("artwork", "kind", "cid", "size", "pinner", "status", "error"):
+        table.add_column(column)
+    for item in shown:
+        table.add_row(
+            str(item["artwork_id"] or "-"),
+            str(item["kind"]),
+            str(item["cid"]),
+            str(item["size"]),
+            str(item["pinner"]),
+            str(item["status"]),
+            str(item["error"] or ""),
+        )
+    console.print(table)
