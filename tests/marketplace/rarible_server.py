@@ -54,7 +54,7 @@ class Invalid(Exception):
 class Fault:
     method: str
     path_prefix: str
-    kind: str  # 429 | 500 | timeout | 500_after_store | hang_after_store
+    kind: str  # 429 | 500 | timeout | 500_after_store | hang_after_store | hang_before_store
     remaining: int
 
 
@@ -88,7 +88,7 @@ class RaribleState:
         self.mint_posts = 0
         self.order_posts = 0
         self.token_serials: dict[str, int] = {}
-        self.stored_then_hanging = threading.Event()
+        self.stored_then_hanging = threading.Event()  # set by either hang fault
         self.stopping = threading.Event()
 
     # --- verification, as Rarible's validators and the contracts do it ----------------------
@@ -445,6 +445,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "500":
             self._send(500, {"code": "UNKNOWN", "message": "injected failure"})
+            return
+        if fault == "hang_before_store":  # the request arrived; the process dies before storing
+            state.stored_then_hanging.set()
+            state.stopping.wait(120)
             return
         if fault == "timeout":
             state.stopping.wait(self.server.timeout_fault_s)
