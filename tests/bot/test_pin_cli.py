@@ -1,0 +1,119 @@
+"""`bot ipfs cid`, `bot pin`, `bot pins`, `bot ipfs push`, `bot ipfs gc` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli.app import app
+from storage.ipfs.blockstore import LocalBlockstore
+from storage.ipfs.cid import Cid
+from tests.bot.pin_fixtures import add_artwork, make_world
+from tests.storage.ipfs.fake_servers import ServiceState, pinning_service
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("0", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"),
+        ("1", "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"),
+    ],
+)
+def test_ipfs_cid_prints_the_cid(tmp_path: Path, version: str, expected: str) -> None:
+    path = tmp_path / "hello.txt"
+    path.write_bytes(b"hello world\n")
+    result = runner.invoke(app, ["ipfs", "cid", str(path), "--cid-version", version])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == expected
+
+
+def test_ipfs_cid_default_version_comes_from_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hello.txt"
+    path.write_bytes(b"hello world\n")
+    assert runner.invoke(app, ["ipfs", "cid", str(path)]).output.strip().startswith("bafk")
+    monkeypatch.setenv("BOT_IPFS_CID_VERSION", "0")
+    assert runner.invoke(app, ["ipfs", "cid", str(path)]).output.strip().startswith("Qm")
+
+
+def test_ipfs_cid_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ipfs", "cid", str(tmp_path / "nope.png")])
+    assert result.exit_code == 2
+
+
+def test_pin_then_pins_with_recheck(data_dir: Path) -> None:
+    world = make_world(data_dir)
+    artwork_id, _ = add_artwork(world)
+    bad_id, _ = add_artwork(world, item_id="no-choice", chosen_iteration=None)
+
+    result = runner.invoke(app, ["pin"])
+    assert result.exit_code == 1, result.output  # one of the two artworks failed
+    assert f"artwork {artwork_id}: pinned" in result.output
+    assert f"artwork {bad_id} has no chosen frame" in result.output
+
+    listed = runner.invoke(app, ["pins", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["kind"], r["status"]) for r in rows] == [("image", "pinned"), ("metadata", "pinned")]
+
+    # The pins' blocks vanish behind the bot's back: the re-check notices.
+    store = LocalBlockstore(data_dir / "ipfs")
+    image_root = Cid.parse(rows[0]["cid"])
+    store._block_path(image_root).unlink()
+    rechecked = json.loads(runner.invoke(app, ["pins", "--json"]).output)
+    assert rechecked[0]["status"] == "failed" and rows[0]["cid"] in rechecked[0]["error"]
+    unchecked = json.loads(runner.invoke(app, ["pins", "--json", "--no-check"]).output)
+    assert unchecked[0]["status"] == "failed"
+    table = runner.invoke(app, ["pins", "--artwork", str(artwork_id), "--no-check"])
+    assert table.exit_code == 0 and "metadata" in table.output
+
+
+def test_pin_of_unknown_artwork_is_an_error(data_dir: Path) -> None:
+    make_world(data_dir)
+    result = runner.invoke(app, ["pin", "99"])
+    assert result.exit_code == 1 and "artwork 99 does not exist" in result.output
+
+
+def test_push_backlog_to_a_pinning_service_records_rows(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(data_dir)
+    add_artwork(world)
+    assert runner.invoke(app, ["pin"]).exit_code == 0
+    state = ServiceState(polls_until_pinned=1)
+    with pinning_service(state) as service:
+        monkeypatch.setenv("BOT_PINNING_SERVICE_URL", service.url)
+        monkeypatch.setenv("BOT_PINNING_SERVICE_TOKEN", state.token)
+        pushed = runner.invoke(app, ["ipfs", "push", "--to", "pinning-service"])
+        assert pushed.exit_code == 0, pushed.output
+        assert "pushed 2, skipped 0 already pinned, failed 0" in pushed.output
+        again = runner.invoke(app, ["ipfs", "push", "--to", "pinning-service"])
+        assert "pushed 0, skipped 2 already pinned" in again.output
+        rows = json.loads(runner.invoke(app, ["pins", "--json"]).output)
+    by_pinner = sorted((r["pinner"], r["kind"], r["status"]) for r in rows)
+    assert by_pinner == [
+        ("local", "image", "pinned"),
+        ("local", "metadata", "pinned"),
+        ("pinning-service", "image", "pinned"),
+        ("pinning-service", "metadata", "pinned"),
+    ]
+
+
+def test_push_needs_a_target_and_settings(data_dir: Path) -> None:
+    assert runner.invoke(app, ["ipfs", "push"]).exit_code == 2  # pinner is local
+    missing = runner.invoke(app, ["ipfs", "push", "--to", "pinning-service"])
+    assert missing.exit_code == 2 and "BOT_PINNING_SERVICE_URL" in missing.output
+
+
+def test_gc_reports_removed_blocks(data_dir: Path) -> None:
+    store = LocalBlockstore(data_dir / "ipfs")
+    outcome = store.add_bytes(b"temporary", cid_version=1)
+    store.unpin(outcome.cid)
+    result = runner.invoke(app, ["ipfs", "gc"])
+    assert result.exit_code == 0 and json.loads(result.output) == {"removed_blocks": 1}
