@@ -23,7 +23,7 @@ API_KEY = "test-key-0123456789"
 
 @dataclass
 class Fault:
-    kind: str  # "429", "500", "slow", "malformed", "drop"
+    kind: str  # an HTTP status ("429" honours retry_after), "slow" or "malformed"
     retry_after: str | None = None
     delay_s: float = 0.0
 
@@ -253,8 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "429":
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return 429, b'{"code":"TOO_MANY_REQUESTS"}', extra
-            if fault.kind == "500":
-                return 500, b'{"code":"UNEXPECTED_API_ERROR"}', {}
+            if fault.kind.isdigit():
+                return int(fault.kind), b'{"code":"UNEXPECTED_API_ERROR"}', {}
             if fault.kind == "slow":
                 time.sleep(fault.delay_s)
             if fault.kind == "malformed":
