@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Integer, func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from marketplace.assets import LazyMint721, Part
@@ -92,7 +93,12 @@ def reserve_token_id(
             artwork_id=artwork_id,
         )
     )
-    session.flush()  # the unique (collection, token_id) constraint speaks now, not later
+    try:
+        session.flush()  # the unique (collection, token_id) constraint speaks now, not later
+    except IntegrityError:
+        raise MintError(
+            f"artwork {artwork_id}: token id {token_id} of {collection} is already reserved"
+        ) from None
     return token_id
 
 

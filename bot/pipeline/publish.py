@@ -21,6 +21,7 @@ from marketplace.eip712 import Signer
 from marketplace.market import Market, open_market
 from marketplace.networks import Network, network_for_mode
 from marketplace.wallet import WalletError, unlock
+from storage.artworks import record_failure
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState, load_all_models
 
@@ -128,6 +129,23 @@ def publish_one(publisher: Publisher, artwork_id: int) -> str:
     return state.value
 
 
+def _publish_isolated(publisher: Publisher, artwork_id: int) -> str:
+    """One artwork's unexpected error (a bug, a full disk) is recorded on it, not on the batch.
+    Whatever it interrupted is safe: intents in flight are reconciled on the next run."""
+    try:
+        return publish_one(publisher, artwork_id)
+    except Exception as exc:
+        log.exception("artwork %s: publishing stopped by an unexpected error", artwork_id)
+        error = f"{type(exc).__name__}: {exc}"
+        with session_scope(publisher.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is not None and artwork.state != ArtworkState.FAILED.value:
+                early = artwork.state in (ArtworkState.PINNED.value, ArtworkState.MINTING.value)
+                stage = ArtworkState.MINTING if early else ArtworkState.LISTING
+                record_failure(session, artwork, stage, error)
+        return f"failed: {error}"
+
+
 def run_publish(
     publisher: Publisher, *, artwork_id: int | None = None, max_new: int = 100
 ) -> PublishReport:
@@ -137,7 +155,7 @@ def run_publish(
         return report
     # Reconcile first: whatever a crash or a failure left between pinned and listed.
     for pending in _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES):
-        report.outcomes[pending] = publish_one(publisher, pending)
+        report.outcomes[pending] = _publish_isolated(publisher, pending)
     for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:
-        report.outcomes[new] = publish_one(publisher, new)
+        report.outcomes[new] = _publish_isolated(publisher, new)
     return report

@@ -195,3 +195,34 @@ def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplo
         blob = path.read_bytes()
         assert key.encode() not in blob and key.upper().encode() not in blob
         assert raw_key not in blob and PASSPHRASE.encode() not in blob, path
+
+
+def test_an_unexpected_error_is_recorded_on_its_artwork_only(data_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.context import AppContext
+    from bot.pipeline.publish import open_publisher, run_publish
+    from bot.settings import load_settings
+
+    setup_wallet(data_dir, monkeypatch)
+    engine = engine_for(data_dir)
+    first, second = add_pinned_artwork(engine, 1), add_pinned_artwork(engine, 2)
+    publisher = open_publisher(AppContext(load_settings()))
+    real_mint = publisher.market.mint_lazy
+    calls: list[int] = []
+
+    def flaky_mint(body):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk full while writing the outbox")
+        return real_mint(body)
+
+    publisher.market.mint_lazy = flaky_mint  # type: ignore[method-assign]
+    report = run_publish(publisher)
+    assert report.outcomes[first] == "failed: RuntimeError: disk full while writing the outbox"
+    assert report.outcomes[second] == "listed"
+    with session_scope(engine) as session:
+        row = session.get(Artwork, first)
+        assert (
+            row is not None and row.failed_stage == "minting" and "disk full" in (row.error or "")
+        )
+    publisher.market.mint_lazy = real_mint  # type: ignore[method-assign]
+    assert run_publish(publisher).outcomes == {first: "listed"}  # retried from the failed stage
