@@ -23,7 +23,7 @@ import requests
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid, InvalidCid
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
-from storage.ipfs.transport import RetryPolicy, send
+from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, send
 from storage.models.pin import PinStatus
 
 ALL_STATUSES = "queued,pinning,pinned,failed"
@@ -62,7 +62,6 @@ class PinningServiceClient:
         **kwargs: Any,
     ) -> requests.Response:
         url = self.url(path)
-        extra = {} if retry_statuses is None else {"retry_statuses": retry_statuses}
         response = send(
             self.session,
             method,
@@ -71,7 +70,7 @@ class PinningServiceClient:
             policy=self.policy,
             cid=cid,
             timeout=self.timeout_s,
-            **extra,
+            retry_statuses=retry_statuses or RETRYABLE_STATUS,
             **kwargs,
         )
         if response.status_code != expect:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from storage.ipfs.blockstore import LocalBlockstore, LocalPinRecord
 from storage.ipfs.kubo import KuboPinner
@@ -58,7 +58,7 @@ def _push_one(local: LocalBlockstore, target: Pinner, record: LocalPinRecord) ->
     if isinstance(target, KuboPinner):
 
         def open_body() -> tuple[BinaryIO, int]:
-            return _ContentStream(local.iter_content(record.cid)), record.size
+            return cast(BinaryIO, _ContentStream(local.iter_content(record.cid))), record.size
 
         return target.add_stream_verified(
             open_body,
