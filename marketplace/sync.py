@@ -17,7 +17,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from marketplace.market import Market
 from storage.db import session_scope
@@ -137,10 +137,14 @@ def sync_bids(engine: Engine, market: Market, mode: str, *, weth: str | None) ->
             fields_list.append(fields)
             raw[fields["order_id"]] = json.dumps(order, sort_keys=True)
         with session_scope(engine) as session:
+            known = {
+                bid.order_id: bid
+                for bid in session.exec(
+                    select(Bid).where(col(Bid.order_id).in_([f["order_id"] for f in fields_list]))
+                ).all()
+            }  # one query per item, not one per bid
             for fields in fields_list:
-                existing = session.exec(
-                    select(Bid).where(Bid.order_id == fields["order_id"])
-                ).first()
+                existing = known.get(fields["order_id"])
                 if existing is None:
                     session.add(Bid(**fields, mode=mode, raw_json=raw[fields["order_id"]]))
                     report.new += 1
