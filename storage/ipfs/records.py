@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.ipfs.pinner import Pinner, PinOutcome
@@ -33,8 +34,8 @@ def record_outcome(
     artwork_id: int | None = None,
     frame_id: int | None = None,
 ) -> Pin:
-    row = find_pin(session, outcome.cid, outcome.pinner)
     error = outcome.detail if outcome.status is PinStatus.FAILED else None
+    row = find_pin(session, outcome.cid, outcome.pinner)
     if row is None:
         row = Pin(
             cid=outcome.cid,
@@ -47,16 +48,23 @@ def record_outcome(
             request_id=outcome.request_id,
             error=error,
         )
-    else:
-        if _KIND_RANK[kind.value] > _KIND_RANK.get(row.kind, 0):
-            row.kind = kind.value
-        row.artwork_id = row.artwork_id or artwork_id
-        row.frame_id = row.frame_id or frame_id
-        row.size = outcome.size if outcome.size is not None else row.size
-        row.status = outcome.status.value
-        row.request_id = outcome.request_id or row.request_id
-        row.error = error
-        row.updated_at = utcnow()
+        try:
+            with session.begin_nested():  # another process may insert the same (cid, pinner)
+                session.add(row)
+            return row
+        except IntegrityError:
+            row = find_pin(session, outcome.cid, outcome.pinner)
+            if row is None:
+                raise
+    if _KIND_RANK[kind.value] > _KIND_RANK.get(row.kind, 0):
+        row.kind = kind.value
+    row.artwork_id = row.artwork_id or artwork_id
+    row.frame_id = row.frame_id or frame_id
+    row.size = outcome.size if outcome.size is not None else row.size
+    row.status = outcome.status.value
+    row.request_id = outcome.request_id or row.request_id
+    row.error = error
+    row.updated_at = utcnow()
     session.add(row)
     session.flush()
     return row

@@ -1,0 +1,91 @@
+"""The `pins` table: one row per (cid, pinner), kind upgrades, the token URI, races."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from storage.db import make_engine, session_scope
+from storage.ipfs import records
+from storage.ipfs.pinner import PinOutcome
+from storage.models import Artwork, Listing
+from storage.models.pin import Pin, PinKind, PinStatus
+
+CID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    with session_scope(engine) as session:
+        listing = Listing(source="kaggle", marketplace="hive", item_id="a")
+        session.add(listing)
+        session.flush()
+        session.add(Artwork(id=1, listing_id=listing.id, state="chosen"))
+    return engine
+
+
+def _pinned(cid: str = CID, pinner: str = "local", size: int | None = 12) -> PinOutcome:
+    return PinOutcome(cid, pinner, PinStatus.PINNED, size=size)
+
+
+def test_same_cid_and_pinner_is_one_row_and_frame_becomes_image(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        records.record_outcome(session, _pinned(), kind=PinKind.FRAME, artwork_id=1)
+        records.record_outcome(session, _pinned(size=None), kind=PinKind.IMAGE, artwork_id=1)
+        records.record_outcome(session, _pinned(), kind=PinKind.FRAME, artwork_id=1)
+        records.record_outcome(session, _pinned(pinner="kubo"), kind=PinKind.IMAGE)
+    with session_scope(engine) as session:
+        rows = session.exec(select(Pin).order_by(Pin.id)).all()  # type: ignore[arg-type]
+        assert [(r.pinner, r.kind, r.size) for r in rows] == [
+            ("local", "image", 12),
+            ("kubo", "image", 12),
+        ]
+
+
+def test_token_uri_needs_a_pinned_metadata_row(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert records.token_uri(session, 1) is None
+        queued = PinOutcome(CID, "pinning-service", PinStatus.QUEUED, size=3, request_id="r1")
+        records.record_outcome(session, queued, kind=PinKind.METADATA, artwork_id=1)
+        assert records.token_uri(session, 1) is None
+        records.record_outcome(
+            session,
+            PinOutcome(CID, "pinning-service", PinStatus.PINNED),
+            kind=PinKind.METADATA,
+            artwork_id=1,
+        )
+        assert records.token_uri(session, 1) == f"ipfs://{CID}"
+        (row,) = records.list_pins(session, artwork_id=1)
+        assert row.request_id == "r1" and row.size == 3
+
+
+def test_a_concurrent_insert_of_the_same_pin_is_merged(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope(engine) as session:
+        records.record_outcome(session, _pinned(), kind=PinKind.FRAME, artwork_id=1)
+    real_find = records.find_pin
+    calls = {"n": 0}
+
+    def find_that_misses_once(session, cid, pinner):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real_find(session, cid, pinner)
+
+    monkeypatch.setattr(records, "find_pin", find_that_misses_once)
+    with session_scope(engine) as session:
+        row = records.record_outcome(session, _pinned(), kind=PinKind.IMAGE, artwork_id=1)
+        assert row.kind == "image"
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Pin)).all()) == 1
+
+
+def test_record_failed_keeps_the_reason(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        row = records.record_failed(
+            session, cid=CID, pinner="kubo", kind=PinKind.FRAME, size=5, error="node down"
+        )
+        assert row.status == "failed" and row.error == "node down"
