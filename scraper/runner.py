@@ -10,13 +10,16 @@ new pass (catching price changes of items already seen).
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from scraper.errors import ConfigurationError, ScrapeError
@@ -29,6 +32,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 MAX_REPORTED_FAILURES = 50
+_LOCK_ATTEMPTS = 6
 
 
 @dataclass
@@ -63,14 +67,7 @@ def run_source(
 ) -> ScrapeSummary:
     """Scrape `source` from its stored cursor until the end or `max_items` listings."""
     summary = ScrapeSummary(source.name, source.collection)
-    with session_scope(engine) as session:
-        cursor_row = _cursor_row(session, source)
-        run = ScrapeRun(
-            source=source.name, collection=source.collection, start_cursor=cursor_row.cursor
-        )
-        session.add(run)
-        session.flush()
-        summary.run_id, summary.cursor = run.id, cursor_row.cursor
+    _retry_locked(lambda: _begin_run(engine, source, summary))
     while True:
         remaining = None if max_items is None else max_items - summary.seen
         if remaining is not None and remaining <= 0:
@@ -124,11 +121,40 @@ def run_sources(
 
 
 def _store_page(engine: Engine, source: Source, page: Page, summary: ScrapeSummary) -> int:
-    """Write one page and advance the cursor in a single transaction."""
+    """Write one page and advance the cursor in a single transaction, retried as a whole if
+    another writer holds the database (the counts are only taken over once it commits)."""
+    for attempt in range(1, _LOCK_ATTEMPTS + 1):
+        staged = copy.copy(summary)
+        staged.failures = list(summary.failures)
+        try:
+            _write_page(engine, source, page, staged)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _LOCK_ATTEMPTS:
+                raise
+            log.info("database busy, page retried (%d): %s", attempt, exc.orig)
+            time.sleep(0.1 * 2**attempt)
+            continue
+        summary.__dict__.update(staged.__dict__)
+        break
+    return len(page.listings) + len(page.failures)
+
+
+def _write_page(engine: Engine, source: Source, page: Page, summary: ScrapeSummary) -> None:
     for failure in page.failures:
         _note_failure(summary, str(failure))
     summary.failed += len(page.failures)
     with session_scope(engine) as session:
+        # Write first: the transaction takes SQLite's write lock now, waiting politely
+        # (busy_timeout) for other writers, instead of failing later when a read
+        # transaction tries to upgrade (SQLITE_BUSY with parallel collections).
+        session.execute(
+            update(ScrapeCursor)
+            .where(
+                ScrapeCursor.source == source.name,  # type: ignore[arg-type]
+                ScrapeCursor.collection == source.collection,  # type: ignore[arg-type]
+            )
+            .values(updated_at=utcnow())
+        )
         for scraped in page.listings:
             try:
                 with session.begin_nested():  # one bad row must not undo the page
@@ -138,6 +164,8 @@ def _store_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
                             session.flush()
                         for seen in scraped.prices:
                             _observe(session, listing, seen)
+            except OperationalError:
+                raise  # the database, not the item: retry the page
             except (SQLAlchemyError, ValueError, TypeError) as exc:
                 _note_failure(summary, f"{scraped.key}: not stored: {exc}")
                 summary.failed += 1
@@ -158,7 +186,6 @@ def _store_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
         summary.pages += 1
         summary.cursor = page.next_cursor
         _save_run(session, summary)
-    return len(page.listings) + len(page.failures)
 
 
 def _observe(session: Session, listing: Listing, seen: PriceSeen) -> None:
@@ -216,9 +243,36 @@ def _save_run(session: Session, summary: ScrapeSummary) -> None:
     session.add(run)
 
 
-def _finish(engine: Engine, summary: ScrapeSummary) -> None:
+def _begin_run(engine: Engine, source: Source, summary: ScrapeSummary) -> None:
     with session_scope(engine) as session:
-        _save_run(session, summary)
+        cursor_row = _cursor_row(session, source)
+        run = ScrapeRun(
+            source=source.name, collection=source.collection, start_cursor=cursor_row.cursor
+        )
+        session.add(run)
+        session.flush()
+        summary.run_id, summary.cursor = run.id, cursor_row.cursor
+
+
+def _finish(engine: Engine, summary: ScrapeSummary) -> None:
+    def save() -> None:
+        with session_scope(engine) as session:
+            _save_run(session, summary)
+
+    _retry_locked(save)
+
+
+def _retry_locked(action: Callable[[], None]) -> None:
+    """Run a short transaction again while another writer holds the database."""
+    for attempt in range(1, _LOCK_ATTEMPTS + 1):
+        try:
+            action()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _LOCK_ATTEMPTS:
+                raise
+            log.info("database busy, retrying (%d): %s", attempt, exc.orig)
+            time.sleep(0.1 * 2**attempt)
 
 
 def _note_failure(summary: ScrapeSummary, message: str) -> None:
