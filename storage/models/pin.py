@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.models import artwork as _artwork  # noqa: F401  (foreign key targets must be
-from storage.models import frame as _frame  # noqa: F401  in the metadata when pins are used)
+# The foreign-key targets must be in the metadata whenever pins are written.
+from storage.models import artwork as _artwork  # noqa: F401
+from storage.models import frame as _frame  # noqa: F401
 from storage.types import UTCDateTime, utcnow
 
 

@@ -1,0 +1,62 @@
+"""`bot pin` / `bot pins` / `bot ipfs push` with a real IPFS node (js-ipfs, offline, loopback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli.app import app
+from storage.ipfs.kubo import KuboClient
+from tests.bot.pin_fixtures import add_artwork, make_world
+from tests.storage.ipfs.conftest import jsipfs  # noqa: F401  (the node fixture)
+from tests.storage.ipfs.jsipfs_node import JsIpfsNode
+
+pytestmark = [pytest.mark.ipfs, pytest.mark.timeout(180)]
+runner = CliRunner()
+
+
+def test_pin_with_the_kubo_pinner(
+    jsipfs: JsIpfsNode,  # noqa: F811
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world(data_dir)
+    artwork_id, _ = add_artwork(world)
+    monkeypatch.setenv("BOT_IPFS_PINNER", "kubo")
+    monkeypatch.setenv("BOT_IPFS_API_URL", jsipfs.api_url)
+    result = runner.invoke(app, ["pin", str(artwork_id)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(runner.invoke(app, ["pins", "--json"]).output)
+    assert [(r["kind"], r["pinner"], r["status"]) for r in rows] == [
+        ("image", "kubo", "pinned"),
+        ("metadata", "kubo", "pinned"),
+    ]
+    node = KuboClient(jsipfs.api_url)
+    metadata = json.loads(node.cat(rows[1]["cid"]))
+    assert metadata["image"] == f"ipfs://{rows[0]['cid']}"
+    assert f"token_uri=ipfs://{rows[1]['cid']}" in result.output
+
+    node.pin_rm(rows[0]["cid"])  # the node loses the image pin: `bot pins` notices
+    rechecked = json.loads(runner.invoke(app, ["pins", "--json"]).output)
+    assert rechecked[0]["status"] == "unpinned" and rechecked[1]["status"] == "pinned"
+
+
+def test_push_the_local_backlog_to_the_node(
+    jsipfs: JsIpfsNode,  # noqa: F811
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world(data_dir)
+    add_artwork(world, item_id="backlog")
+    assert runner.invoke(app, ["pin"]).exit_code == 0  # local pinner (default)
+    monkeypatch.setenv("BOT_IPFS_API_URL", jsipfs.api_url)
+    pushed = runner.invoke(app, ["ipfs", "push", "--to", "kubo"])
+    assert pushed.exit_code == 0, pushed.output
+    assert "pushed 2, skipped 0 already pinned, failed 0" in pushed.output
+    rows = json.loads(runner.invoke(app, ["pins", "--json", "--no-check"]).output)
+    kubo_rows = {(r["kind"], r["cid"]) for r in rows if r["pinner"] == "kubo"}
+    local_rows = {(r["kind"], r["cid"]) for r in rows if r["pinner"] == "local"}
+    assert kubo_rows == local_rows and len(kubo_rows) == 2
