@@ -132,10 +132,9 @@ class Order:
 
     def as_form(self, signature: str) -> dict[str, Any]:
         """Body of `POST /v0.1/order/orders` (OrderForm + RaribleV2OrderForm, §6.6)."""
-        return {
+        form: dict[str, Any] = {
             "type": "RARIBLE_V2",
             "maker": self.maker.lower(),
-            "taker": None if self.taker == ZERO_ADDRESS else self.taker.lower(),
             "make": self.make.as_json(),
             "take": self.take.as_json(),
             "salt": str(self.salt),
@@ -144,6 +143,9 @@ class Order:
             "data": self.data.as_json(),
             "signature": signature,
         }
+        if self.taker != ZERO_ADDRESS:  # an open order has no taker field at all
+            form["taker"] = self.taker.lower()
+        return form
 
 
 def asset_type_hash(asset_type: AssetType) -> bytes:

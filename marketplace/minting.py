@@ -14,10 +14,10 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import Integer, func
+from sqlalchemy import Integer, cast, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from marketplace.assets import LazyMint721, Part
 from marketplace.client import AmbiguousSubmission, RaribleAuthError, RaribleRejected
@@ -74,7 +74,7 @@ def reserve_token_id(
         token_id, source = api_id, "api"
     else:
         highest = session.exec(
-            select(func.max(func.cast(TokenReservation.serial, Integer()))).where(
+            select(func.max(cast(col(TokenReservation.serial), Integer))).where(
                 TokenReservation.collection == collection,
                 TokenReservation.creator == creator.lower(),
                 TokenReservation.source == "local",

@@ -108,9 +108,10 @@ def _ids(
     wanted = {s.value for s in states}
     retry = {s.value for s in failed_in}
     return [
-        int(artwork_id)
+        artwork_id
         for artwork_id, state, failed_stage in rows
-        if state in wanted or (state == ArtworkState.FAILED.value and failed_stage in retry)
+        if artwork_id is not None
+        and (state in wanted or (state == ArtworkState.FAILED.value and failed_stage in retry))
     ]
 
 
