@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     pinning_service_token: SecretStr | None = Field(None, description="Bearer token for it.")
     ipfs_cid_version: int = Field(1, ge=0, le=1, description="CID version for new content.")
     ipfs_pin_frames: bool = Field(False, description="Pin every generated frame as it is written.")
+    ipfs_provide_via_kubo: bool = Field(
+        False,
+        description="With pinner=pinning-service, also add content to the kubo node at "
+        "BOT_IPFS_API_URL and send its addresses as origins, so the service can fetch it.",
+    )
     ipfs_gateways: str = Field(
         "https://ipfs.io/ipfs/,https://cloudflare-ipfs.com/ipfs/",
         description="Comma-separated gateways tried in order to fetch ipfs:// images.",

@@ -19,6 +19,7 @@ def make_pinner(
     api_url: str | None = None,
     service_url: str | None = None,
     service_token: str | None = None,
+    provide_via_kubo: bool = False,
     timeout_s: float = 60.0,
 ) -> Pinner:
     """`local` (the blockstore under `ipfs_dir`), `kubo` (RPC at `api_url`) or `pinning-service`."""
@@ -35,5 +36,10 @@ def make_pinner(
                 "BOT_PINNING_SERVICE_TOKEN"
             )
         client = PinningServiceClient(service_url, service_token, timeout_s=timeout_s)
-        return PinningServicePinner(client, LocalBlockstore(ipfs_dir))
+        provider = None
+        if provide_via_kubo:
+            if not api_url:
+                raise ValueError("BOT_IPFS_PROVIDE_VIA_KUBO needs BOT_IPFS_API_URL")
+            provider = KuboPinner(KuboClient(api_url, timeout_s=timeout_s))
+        return PinningServicePinner(client, LocalBlockstore(ipfs_dir), provider=provider)
     raise ValueError(f"unknown pinner {kind!r}; expected one of {', '.join(PINNER_KINDS)}")

@@ -7,6 +7,10 @@ service to pin, and polls `GET /pins/{requestid}` until `pinned` or `failed`. A 
 still `queued`/`pinning` when the poll deadline passes is returned as such; `bot pins`
 re-checks it later.
 
+With a `provider` (a kubo node the service can reach), content is also added to that node
+(with the same CID check as the `kubo` pinner) and the node's addresses are sent as `origins`,
+so the service can fetch the blocks from it directly.
+
 `POST /pins` is not blindly retried: after a 5xx or a lost connection the bot first asks the
 service whether a request for that CID already exists (the service may have created it).
 """
@@ -22,6 +26,7 @@ import requests
 
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid, InvalidCid
+from storage.ipfs.kubo import KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
 from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, send
 from storage.models.pin import PinStatus
@@ -184,6 +189,7 @@ class PinningServicePinner:
         blockstore: LocalBlockstore,
         *,
         origins: Sequence[str] = (),
+        provider: KuboPinner | None = None,
         poll_interval_s: float = 2.0,
         poll_timeout_s: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -192,6 +198,8 @@ class PinningServicePinner:
         self.client = client
         self.blockstore = blockstore
         self.origins = tuple(origins)
+        self.provider = provider
+        self._provider_origins: tuple[str, ...] | None = None
         self.poll_interval_s = poll_interval_s
         self.poll_timeout_s = poll_timeout_s
         self._sleep = sleep
@@ -199,11 +207,31 @@ class PinningServicePinner:
 
     def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None) -> PinOutcome:
         local = self.blockstore.add_bytes(data, cid_version=cid_version, name=name)
+        if self.provider is not None:
+            self.provider.add_bytes(data, cid_version=cid_version, name=name)
         return self._with_size(self.pin(local.cid, name=name), local.size)
 
     def add_file(self, path: Path, *, cid_version: int, name: str | None = None) -> PinOutcome:
         local = self.blockstore.add_file(path, cid_version=cid_version, name=name)
+        if self.provider is not None:
+            self.provider.add_file(path, cid_version=cid_version, name=name)
         return self._with_size(self.pin(local.cid, name=name or Path(path).name), local.size)
+
+    def all_origins(self) -> tuple[str, ...]:
+        """Configured origins plus the provider node's addresses (asked once)."""
+        if self.provider is None:
+            return self.origins
+        if self._provider_origins is None:
+            identity = self.provider.client.id()
+            peer = str(identity.get("ID", ""))
+            found = []
+            for address in identity.get("Addresses") or []:
+                address = str(address)
+                if peer and "/p2p/" not in address:
+                    address = f"{address}/p2p/{peer}"
+                found.append(address)
+            self._provider_origins = tuple(found)
+        return (*self.origins, *self._provider_origins)[:20]
 
     @staticmethod
     def _with_size(outcome: PinOutcome, size: int | None) -> PinOutcome:
@@ -214,9 +242,10 @@ class PinningServicePinner:
     def pin(self, cid: str, *, name: str | None = None) -> PinOutcome:
         """Request the pin (or reuse a live request for the CID), then poll until it settles."""
         existing = [pin for pin in self.client.find_pins(cid) if pin.get("status") != "failed"]
-        answer = (
-            existing[0] if existing else self.client.add_pin(cid, name=name, origins=self.origins)
-        )
+        if existing:
+            answer = existing[0]
+        else:
+            answer = self.client.add_pin(cid, name=name, origins=self.all_origins())
         self._check_cid(cid, answer)
         request_id = str(answer.get("requestid", ""))
         deadline = self._clock() + self.poll_timeout_s

@@ -174,6 +174,9 @@ def pinning_service(state: ServiceState) -> Iterator[RunningServer]:
         yield running
 
 
+FAKE_PEER = "12D3KooWFakeKuboPeer"
+
+
 @dataclass
 class KuboScript:
     """What the fake kubo answers: a fixed CID for every add, and statuses to fail with."""
@@ -211,6 +214,9 @@ def _kubo_handler(script: KuboScript) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"Name": "f", "Hash": script.add_hash, "Size": "6"})
             elif url.path == "/api/v0/pin/add":
                 self._send(200, {"Pins": [parse_qs(url.query)["arg"][0]]})
+            elif url.path == "/api/v0/id":
+                addresses = ["/ip4/127.0.0.1/tcp/4001", f"/ip4/10.0.0.5/tcp/4001/p2p/{FAKE_PEER}"]
+                self._send(200, {"ID": FAKE_PEER, "Addresses": addresses})
             elif url.path == "/api/v0/version":
                 self._send(200, {"Version": "0.41.0"})
             else:

@@ -7,12 +7,20 @@ from pathlib import Path
 import pytest
 
 from storage.ipfs.blockstore import LocalBlockstore
+from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinner import IpfsError, PinFailed
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
 from storage.ipfs.transport import RetryPolicy
 from storage.ipfs.unixfs import import_bytes
 from storage.models.pin import PinStatus
-from tests.storage.ipfs.fake_servers import ServiceState, pinning_service
+from tests.storage.ipfs.fake_servers import (
+    FAKE_PEER,
+    KuboScript,
+    ServiceState,
+    fake_kubo,
+    pinning_service,
+)
+from tests.storage.ipfs.jsipfs_node import JsIpfsNode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -139,3 +147,33 @@ def test_unpin_deletes_the_request(tmp_path: Path) -> None:
         pinner.unpin(outcome.cid)
         assert not pinner.is_pinned(outcome.cid)
     assert state.pins == {}
+
+
+@pytest.mark.ipfs
+def test_a_provider_node_holds_the_content(tmp_path: Path, jsipfs: JsIpfsNode) -> None:
+    state = ServiceState(polls_until_pinned=1)
+    provider = KuboPinner(KuboClient(jsipfs.api_url))
+    with pinning_service(state) as service:
+        pinner = _pinner(service.url, tmp_path)
+        pinner.provider = provider
+        outcome = pinner.add_bytes(b"fetch me from the node", cid_version=1)
+    assert outcome.pinned and provider.is_pinned(outcome.cid)
+    assert provider.cat(outcome.cid) == b"fetch me from the node"
+
+
+def test_the_provider_addresses_are_sent_as_origins(tmp_path: Path) -> None:
+    data = b"fetch me from the node"
+    script = KuboScript(add_hash=str(import_bytes(data).cid))
+    state = ServiceState(polls_until_pinned=1)
+    with fake_kubo(script) as node, pinning_service(state) as service:
+        pinner = _pinner(service.url, tmp_path)
+        pinner.provider = KuboPinner(KuboClient(node.url))
+        pinner.origins = ("/dns4/pin.example/tcp/4001/p2p/12D3KooWOther",)
+        assert pinner.add_bytes(data, cid_version=1).pinned
+    (request,) = state.pins.values()
+    assert request["pin"]["origins"] == [
+        "/dns4/pin.example/tcp/4001/p2p/12D3KooWOther",
+        f"/ip4/127.0.0.1/tcp/4001/p2p/{FAKE_PEER}",
+        f"/ip4/10.0.0.5/tcp/4001/p2p/{FAKE_PEER}",
+    ]
+    assert script.calls.count("/api/v0/id") == 1
