@@ -10,6 +10,7 @@ import typer
 from bot.cli.output import console, err_console
 from bot.context import AppContext
 from bot.settings import Settings
+from storage.ipfs.pinner import Pinner
 
 ipfs_app = typer.Typer(help="IPFS: compute CIDs, push the local pin backlog.", no_args_is_help=True)
 
@@ -22,7 +23,7 @@ def ipfs_dir(settings: Settings) -> Path:
     return settings.data_dir / "ipfs"
 
 
-def pinner_from_settings(settings: Settings, kind: str | None = None):  # type: ignore[no-untyped-def]
+def pinner_from_settings(settings: Settings, kind: str | None = None) -> Pinner:
     """The configured pinner (or `kind`), built from settings."""
     from storage.ipfs.factory import make_pinner
 
@@ -33,6 +34,7 @@ def pinner_from_settings(settings: Settings, kind: str | None = None):  # type: 
         api_url=settings.ipfs_api_url,
         service_url=settings.pinning_service_url,
         service_token=token.get_secret_value() if token else None,
+        provide_via_kubo=settings.ipfs_provide_via_kubo,
     )
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from bot.cli.ipfs import pinner_from_settings
 from bot.cli.output import console, err_console
 from bot.context import AppContext
+from storage.ipfs.pinner import Pinner
 
 
 def register(app: typer.Typer) -> None:
@@ -83,7 +84,7 @@ def pins(
     from storage.ipfs.records import list_pins, recheck
 
     context: AppContext = ctx.obj
-    pinners: dict[str, object] = {}
+    pinners: dict[str, Pinner | ValueError] = {}
     with session_scope(context.engine) as session:
         rows = list_pins(session, artwork_id=artwork_id)
         if check:
@@ -97,7 +98,7 @@ def pins(
                 if isinstance(pinner, ValueError):
                     row.error = f"not re-checked: {pinner}"
                     continue
-                recheck(session, row, pinner)  # type: ignore[arg-type]
+                recheck(session, row, pinner)
         shown = [
             {
                 "cid": row.cid,
