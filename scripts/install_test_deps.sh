@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 for pkg in "$@"; do apt_packages+=("$pkg"); done
 apt_packages+=(ipfs-cid)  # IPFS: the `ipfs_cid` CIDv0 oracle
+command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)  # IPFS: js-ipfs test node
 apt_packages+=(chromium)  # scraper: the browser source (Playwright cannot download one here)
 if ((${#apt_packages[@]})); then
   missing=()
