@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from marketplace.market import Market
 from storage.db import session_scope
-from storage.models.market import Bid, IntentStatus, MintIntent, Sale, SyncCursor
+from storage.models.market import Bid, IntentStatus, MarketOrder, MintIntent, Sale, SyncCursor
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -239,3 +239,34 @@ def sync_sales(engine: Engine, market: Market, mode: str, seller: str) -> SyncRe
         if not activities or not next_cursor or next_cursor == cursor:
             return report
         cursor = next_cursor
+
+
+def sync_own_orders(engine: Engine, market: Market, mode: str) -> SyncReport:
+    """Re-read our sell orders that the store still holds as ACTIVE (filled, cancelled, expired
+    orders show up here), the way a trading bot re-reads its open orders at start-up."""
+    report = SyncReport()
+    with session_scope(engine) as session:
+        open_orders = session.exec(
+            select(MarketOrder).where(
+                MarketOrder.mode == mode,
+                MarketOrder.status == IntentStatus.DONE.value,
+                MarketOrder.market_status == "ACTIVE",
+            )
+        ).all()
+        hashes = {row.id: row.order_hash for row in open_orders}
+    for order_id, order_hash in hashes.items():
+        found = market.get_order(order_hash)
+        status = "MISSING" if found is None else str(found.get("status") or "ACTIVE")
+        if found is not None and found.get("cancelled"):
+            status = "CANCELLED"
+        if status == "ACTIVE":
+            report.unchanged += 1
+            continue
+        with session_scope(engine) as session:
+            row = session.get(MarketOrder, order_id)
+            if row is not None:
+                row.market_status = status
+                row.updated_at = utcnow()
+                session.add(row)
+                report.updated += 1
+    return report

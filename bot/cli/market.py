@@ -77,36 +77,34 @@ def publish(
 
 @bids_app.command("sync")
 def bids_sync(ctx: typer.Context) -> None:
-    """Fetch bids on every published item and our sales since the last sync; mark sold items."""
+    """Fetch bids on every published item, our sales since the last sync and the state of our
+    sell orders; mark sold artworks."""
     from bot.pipeline.publish import marketplace_for, marketplace_network
+    from bot.pipeline.sold_stage import sync_market
     from marketplace.client import RaribleError
-    from marketplace.sync import sync_bids, sync_sales
     from marketplace.wallet import WalletError, keystore_info
-    from storage.artworks import transition
-    from storage.db import session_scope
-    from storage.models import Artwork, ArtworkState, load_all_models
+    from storage.models import load_all_models
 
     context: AppContext = ctx.obj
     load_all_models()
-    mode = context.settings.marketplace_mode.value
-    market = marketplace_for(context)
     try:
-        seller = keystore_info(context.settings.data_dir / "wallet").address
-        bids = sync_bids(context.engine, market, mode, weth=marketplace_network(context).weth)
-        sold = sync_sales(context.engine, market, mode, seller)
+        result = sync_market(
+            context.engine,
+            marketplace_for(context),
+            mode=context.settings.marketplace_mode.value,
+            seller=keystore_info(context.settings.data_dir / "wallet").address,
+            weth=marketplace_network(context).weth,
+        )
     except (RaribleError, WalletError) as exc:
         err.print(f"[red]sync failed:[/red] {exc}")
         raise typer.Exit(1) from None
-    with session_scope(context.engine) as session:
-        for artwork_id in sold.sold_artwork_ids:
-            artwork = session.get(Artwork, artwork_id)
-            if artwork is not None and artwork.state == ArtworkState.LISTED.value:
-                transition(session, artwork, ArtworkState.SOLD, reason="sale seen on the market")
-    console.print(
+    bids, sales = result.bids, result.sales
+    typer.echo(  # one plain line, never wrapped: scripts and logs read it
         f"bids: {bids.new} new, {bids.updated} updated, {bids.unchanged} unchanged; "
-        f"sales: {sold.new} new"
+        f"sales: {sales.new} new; sell orders changed: {result.orders.updated}; "
+        f"sold: {len(result.sold)}"
     )
-    for reason in bids.skipped + sold.skipped:
+    for reason in bids.skipped + sales.skipped:
         err.print(f"[yellow]skipped:[/yellow] {reason}")
 
 

@@ -119,3 +119,28 @@ def test_sales_sync_resumes_from_its_cursor(engine, network, wallet, client, ser
     with session_scope(engine) as session:
         kinds = sorted(s.kind for s in session.exec(select(Sale)).all())
     assert kinds == ["ACCEPT_BID", "SELL"]
+
+
+def test_own_orders_are_reread_until_they_leave_active(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.minting import live_mint_intent
+    from marketplace.orders import prepare_sell_order, submit_order
+    from marketplace.sync import sync_own_orders
+    from storage.models.market import MarketOrder
+
+    _, state = server
+    artwork_id, _ = _publish(engine, network, wallet, client, 1)
+    with session_scope(engine) as session:
+        mint = live_mint_intent(session, artwork_id, "testnet")
+        order = prepare_sell_order(
+            session, mint=mint, network=network, signer=wallet, price_eth="2", start=0, end=0
+        )
+        order_id = order.id or 0
+    done = submit_order(engine, order_id, client)
+    assert sync_own_orders(engine, client, "testnet").unchanged == 1
+    state.orders[done.order_hash]["status"] = "FILLED"
+    assert sync_own_orders(engine, client, "testnet").updated == 1
+    with session_scope(engine) as session:
+        assert session.get(MarketOrder, order_id).market_status == "FILLED"  # type: ignore[union-attr]
+    assert sync_own_orders(engine, client, "testnet").updated == 0  # no longer re-read
