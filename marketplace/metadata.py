@@ -107,7 +107,7 @@ def build_metadata(facts: ArtworkFacts) -> dict[str, Any]:
     name = plain_text(f"{category} #{facts.artwork_id}", limit=MAX_NAME)
     description_text = plain_text(
         f"A VQGAN+CLIP variation of {source_name or source_ref} by {creator} "
-        f"({facts.source.marketplace}), generated for the prompt {prompt!r}, "
+        f"({facts.source.marketplace}), generated for the prompt “{prompt}”, "
         f"iteration {facts.iteration}, seed {facts.seed}.",
         limit=MAX_DESCRIPTION,
     )
