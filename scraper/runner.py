@@ -23,10 +23,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from scraper.errors import ConfigurationError, ScrapeError
-from scraper.source import Page, PriceSeen, Source
+from scraper.source import Page, PriceSeen, ScrapedListing, Source
 from storage.db import session_scope
-from storage.listings import UpsertOutcome, upsert_listing
-from storage.models import Listing
+from storage.listings import UpsertOutcome, upsert_listing, upsert_listings
 from storage.models.scrape import PriceObservation, ScrapeCursor, ScrapeRun, ScrapeRunStatus
 from storage.types import utcnow
 
@@ -155,21 +154,30 @@ def _write_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
             )
             .values(updated_at=utcnow())
         )
-        for scraped in page.listings:
-            try:
-                with session.begin_nested():  # one bad row must not undo the page
-                    listing, outcome = upsert_listing(session, dict(scraped.fields))
-                    if scraped.prices:
-                        if listing.id is None:
-                            session.flush()
-                        for seen in scraped.prices:
-                            _observe(session, listing, seen)
-            except OperationalError:
-                raise  # the database, not the item: retry the page
-            except (SQLAlchemyError, ValueError, TypeError) as exc:
-                _note_failure(summary, f"{scraped.key}: not stored: {exc}")
-                summary.failed += 1
-                continue
+        try:
+            # Fast path: the whole page in one savepoint, one SELECT and batched INSERTs.
+            with session.begin_nested():
+                stored = upsert_listings(session, [dict(s.fields) for s in page.listings])
+                for (listing_id, _), scraped in zip(stored, page.listings, strict=True):
+                    for seen in scraped.prices:
+                        _observe(session, listing_id, str(scraped.fields["source"]), seen)
+                session.flush()
+            outcomes = [outcome for _, outcome in stored]
+        except OperationalError:
+            raise  # the database, not an item: the whole page is retried
+        except (SQLAlchemyError, ValueError, TypeError):
+            # Some row is bad: redo the page row by row so that only that row fails.
+            outcomes = []
+            for scraped in page.listings:
+                try:
+                    with session.begin_nested():
+                        outcomes.append(_upsert_one(session, scraped))
+                except OperationalError:
+                    raise
+                except (SQLAlchemyError, ValueError, TypeError) as exc:
+                    _note_failure(summary, f"{scraped.key}: not stored: {exc}")
+                    summary.failed += 1
+        for outcome in outcomes:
             setattr(summary, outcome.value, getattr(summary, outcome.value) + 1)
         cursor_row = _cursor_row(session, source)
         if cursor_row.cursor is None and cursor_row.pages == 0:
@@ -188,11 +196,19 @@ def _write_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
         _save_run(session, summary)
 
 
-def _observe(session: Session, listing: Listing, seen: PriceSeen) -> None:
+def _upsert_one(session: Session, scraped: ScrapedListing) -> UpsertOutcome:
+    listing, outcome = upsert_listing(session, dict(scraped.fields))
+    session.flush()
+    for seen in scraped.prices:
+        _observe(session, int(listing.id or 0), listing.source, seen)
+    return outcome
+
+
+def _observe(session: Session, listing_id: int, source: str, seen: PriceSeen) -> None:
     """Record a bid or sale unless it is the one already recorded last for this listing."""
     last = session.exec(
         select(PriceObservation)
-        .where(PriceObservation.listing_id == listing.id, PriceObservation.kind == seen.kind)
+        .where(PriceObservation.listing_id == listing_id, PriceObservation.kind == seen.kind)
         .order_by(PriceObservation.id.desc())  # type: ignore[union-attr]
     ).first()
     if last is not None and (last.price, last.currency, last.event_at) == (
@@ -203,13 +219,13 @@ def _observe(session: Session, listing: Listing, seen: PriceSeen) -> None:
         return
     session.add(
         PriceObservation(
-            listing_id=listing.id,
+            listing_id=listing_id,
             kind=seen.kind,
             price=seen.price,
             currency=seen.currency,
             currency_decimals=seen.currency_decimals,
             price_usd=seen.price_usd,
-            source=listing.source,
+            source=source,
             event_at=seen.event_at,
         )
     )

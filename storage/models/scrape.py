@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
+from storage.models.listing import Listing
 from storage.types import DecimalText, UTCDateTime, utcnow
 
 
@@ -37,6 +38,9 @@ class PriceObservation(SQLModel, table=True):
         description="When the market says it happened.",
     )
     observed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    # Lets an observation be added with a listing that has no id yet: the unit of work fills
+    # listing_id at flush, so a page of new listings is inserted in one batch.
+    listing: Listing = Relationship()
 
 
 class ScrapeCursor(SQLModel, table=True):
