@@ -174,10 +174,11 @@ def _service_error(response: requests.Response) -> str:
 
 def _status_of(pin_status: dict[str, Any]) -> PinStatus:
     value = str(pin_status.get("status", ""))
-    try:
-        return PinStatus(value)
-    except ValueError:
-        raise IpfsError(f"unknown pin status {value!r}") from None
+    if value not in ("queued", "pinning", "pinned", "failed"):
+        cid = str((pin_status.get("pin") or {}).get("cid", "")) or None
+        request = pin_status.get("requestid")
+        raise IpfsError(f"unknown pin status {value!r} for request {request}", cid=cid)
+    return PinStatus(value)
 
 
 class PinningServicePinner:
