@@ -63,14 +63,15 @@ def publish(
         f" collection {publisher.network.collection}, listing {publisher.listing_kind}"
     )
     report = run_publish(publisher, artwork_id=artwork, max_new=limit)
+    if not report.outcomes:
+        console.print("nothing to publish: no artwork is pinned or in flight")
+        return
     table = Table(title=f"Published ({settings.marketplace_mode.value})")
     table.add_column("artwork", justify="right")
     table.add_column("outcome")
     for artwork_id, outcome in report.outcomes.items():
         table.add_row(str(artwork_id), outcome)
     console.print(table)
-    if not report.outcomes:
-        console.print("nothing to publish: no artwork is pinned or in flight")
     if report.failed:
         raise typer.Exit(1)
 

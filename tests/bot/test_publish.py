@@ -183,7 +183,7 @@ def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplo
     assert "wrong passphrase" in outputs[-1]
     engine.dispose()
 
-    secrets_to_hide = [key, key.upper(), PASSPHRASE]
+    secrets_to_hide = [key, key.upper(), PASSPHRASE, "k-test"]  # k-test: the API key
     texts = [*outputs, caplog.text]
     for text in texts:
         for secret in secrets_to_hide:
@@ -196,6 +196,7 @@ def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplo
         blob = path.read_bytes()
         assert key.encode() not in blob and key.upper().encode() not in blob
         assert raw_key not in blob and PASSPHRASE.encode() not in blob, path
+        assert b"k-test" not in blob, path
 
 
 def test_an_unexpected_error_is_recorded_on_its_artwork_only(data_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
