@@ -38,7 +38,7 @@ lint: dev-venv
 	$(VENV)/bin/ruff format --check .
 
 bench: dev-venv
-	$(PY) benchmarks/bench_eda.py
+	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache

@@ -14,10 +14,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from storage.migrations import migrate
+from storage.models import load_all_models
 
 
 def make_engine(url: str, *, run_migrations: bool = True) -> Engine:
-    """Create an engine; for SQLite, create the parent dir, enable WAL and foreign keys."""
+    """Create an engine; for SQLite, create the parent dir, enable WAL and foreign keys.
+
+    Every model module is imported first, so foreign keys between tables of different
+    capabilities always resolve whichever module a caller happened to import.
+    """
+    load_all_models()
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
