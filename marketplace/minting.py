@@ -5,7 +5,9 @@
 2. `submit_mint`: mark the intent `sending` and commit, *then* send once. If a previous attempt
    may have reached the marketplace (`sending`/`ambiguous`), look the item up first and only
    send again when the marketplace says it does not have it. The same signed body is resent,
-   never a new token id, so even a resend cannot create a second item.
+   never a new token id, so even a resend cannot create a second item. A resend the
+   marketplace refuses is looked up again and stays `ambiguous` (never `rejected`, which would
+   let a new token id be reserved) unless the item shows up.
 """
 
 from __future__ import annotations
@@ -200,6 +202,7 @@ def submit_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
     with session_scope(engine) as session:
         intent = session.get(MintIntent, intent_id)
         assert intent is not None
+        resend = intent.sends > 0
         intent.status = IntentStatus.SENDING.value
         intent.sends += 1
         intent.sent_at = intent.updated_at = utcnow()
@@ -212,6 +215,14 @@ def submit_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
         _finish(engine, intent_id, IntentStatus.SIGNED, error=str(exc))
         raise
     except RaribleRejected as exc:
+        if resend:
+            # A refused resend may mean "already exists": the earlier send got through and the
+            # lookup lagged behind the indexer. Never let that become a second token id.
+            intent = reconcile_mint(engine, intent_id, market)
+            if intent.status == IntentStatus.DONE.value:
+                return intent
+            _finish(engine, intent_id, IntentStatus.AMBIGUOUS, error=f"resend refused: {exc}")
+            raise
         _finish(engine, intent_id, IntentStatus.REJECTED, error=str(exc))
         raise
     except AmbiguousSubmission as exc:

@@ -54,7 +54,7 @@ class Invalid(Exception):
 class Fault:
     method: str
     path_prefix: str
-    kind: str  # 429 | 500 | timeout | 500_after_store | hang_after_store | hang_before_store
+    kind: str  # 429|500|404|timeout|500_after_store|hang_after_store|hang_before_store
     remaining: int
 
 
@@ -446,6 +446,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "500":
             self._send(500, {"code": "UNKNOWN", "message": "injected failure"})
+            return
+        if fault == "404":  # a lookup that lags behind what was stored (eventual consistency)
+            self._send(404, {"code": "NOT_FOUND", "message": "not indexed yet"})
             return
         if fault == "hang_before_store":  # the request arrived; the process dies before storing
             state.stored_then_hanging.set()

@@ -251,3 +251,33 @@ def test_prices_must_be_whole_wei() -> None:
         eth_to_wei("0.0000000000000000001")
     with pytest.raises(ValueError):
         eth_to_wei("0")
+
+
+def test_lagging_lookup_then_refused_resend_never_reserves_a_new_token(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    _, state = server
+    state.add_fault("POST", "/v0.1/nft/mints", "500_after_store")
+    state.add_fault("GET", "/v0.1/nft/items/", "404", times=2)  # the indexer lags twice
+    intent_id = _prepare(engine, network, wallet, client)
+    with pytest.raises(AmbiguousSubmission):
+        submit_mint(engine, intent_id, client)  # stored, but the lookup says "not found"
+    # Next run: lookup still lags -> the same body is resent -> "already exists" -> lookup finds it.
+    assert submit_mint(engine, intent_id, client).status == IntentStatus.DONE.value
+    assert state.mint_posts == 2 and len(state.items) == 1
+    with session_scope(engine) as session:
+        assert len(session.exec(__import__("sqlmodel").select(TokenReservation)).all()) == 1
+
+
+def test_refused_resend_stays_ambiguous_when_the_item_is_not_there(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    _, state = server
+    state.add_fault("POST", "/v0.1/nft/mints", "500")
+    intent_id = _prepare(engine, network, wallet, client)
+    with pytest.raises(AmbiguousSubmission):
+        submit_mint(engine, intent_id, client)
+    state.collections.clear()  # the resend is now refused for a reason of its own
+    with pytest.raises(RaribleRejected, match="MINT_AND_TRANSFER"):
+        submit_mint(engine, intent_id, client)
+    assert _status(engine, intent_id) == IntentStatus.AMBIGUOUS.value  # not free to re-mint
