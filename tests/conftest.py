@@ -78,3 +78,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords and not has_gpu:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def jsipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One offline js-ipfs node on 127.0.0.1 for the whole session, stopped by its PID."""
+    from tests.storage.ipfs.jsipfs_node import start_node
+
+    node = start_node(tmp_path_factory.mktemp("jsipfs"))
+    try:
+        yield node
+    finally:
+        node.stop()

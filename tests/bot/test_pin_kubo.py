@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from bot.cli.app import app
 from storage.ipfs.kubo import KuboClient
 from tests.bot.pin_fixtures import add_artwork, make_world
-from tests.storage.ipfs.conftest import jsipfs  # noqa: F401  (the node fixture)
 from tests.storage.ipfs.jsipfs_node import JsIpfsNode
 
 pytestmark = [pytest.mark.ipfs, pytest.mark.timeout(180)]
@@ -19,7 +18,7 @@ runner = CliRunner()
 
 
 def test_pin_with_the_kubo_pinner(
-    jsipfs: JsIpfsNode,  # noqa: F811
+    jsipfs: JsIpfsNode,
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -45,7 +44,7 @@ def test_pin_with_the_kubo_pinner(
 
 
 def test_push_the_local_backlog_to_the_node(
-    jsipfs: JsIpfsNode,  # noqa: F811
+    jsipfs: JsIpfsNode,
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
