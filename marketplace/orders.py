@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -40,7 +40,9 @@ class OrderError(ValueError):
 
 def eth_to_wei(amount: str | Decimal) -> int:
     """'0.05' -> 50000000000000000, exactly; refuses fractions of a wei and non-positive prices."""
-    value = Decimal(str(amount)) * WEI_PER_ETH
+    with localcontext() as context:
+        context.prec = 100  # the default 28 digits would round large prices silently
+        value = Decimal(str(amount)) * WEI_PER_ETH
     if value <= 0 or value != value.to_integral_value():
         raise OrderError(f"price {amount} ETH is not a positive whole number of wei")
     return int(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import typer
 from rich.console import Console
@@ -178,8 +178,10 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             .order_by(col(Sale.sold_at))
         ).all()
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for sale in rows:
-        totals[sale.currency] += sale.amount if sale.amount is not None else sale.price
+    with localcontext() as exact:
+        exact.prec = 100  # sums of wei-precise amounts must not round at 28 digits
+        for sale in rows:
+            totals[sale.currency] += sale.amount if sale.amount is not None else sale.price
     if as_json:
         typer.echo(
             json.dumps(
