@@ -67,6 +67,24 @@ def run_source(
     """Scrape `source` from its stored cursor until the end or `max_items` listings."""
     summary = ScrapeSummary(source.name, source.collection)
     _retry_locked(lambda: _begin_run(engine, source, summary))
+    try:
+        _run_pages(engine, source, summary, max_items, progress)
+    except BaseException as exc:  # a bug or Ctrl-C: the run row must not stay "running"
+        summary.status = ScrapeRunStatus.FAILED.value
+        summary.error = summary.error or f"{type(exc).__name__}: {exc}"
+        _finish(engine, summary)
+        raise
+    _finish(engine, summary)
+    return summary
+
+
+def _run_pages(
+    engine: Engine,
+    source: Source,
+    summary: ScrapeSummary,
+    max_items: int | None,
+    progress: ProgressCallback | None,
+) -> None:
     while True:
         remaining = None if max_items is None else max_items - summary.seen
         if remaining is not None and remaining <= 0:
@@ -74,12 +92,12 @@ def run_source(
             break
         try:
             page = source.fetch_page(summary.cursor, remaining)
-        except ScrapeError as exc:
+        except ConfigurationError as exc:
+            summary.error = str(exc)
+            raise
+        except (ScrapeError, OSError, ValueError) as exc:  # OSError/ValueError: a bad file
             summary.status, summary.error = ScrapeRunStatus.FAILED.value, str(exc)
             log.error("%s %s: %s", source.name, source.collection, exc)
-            if isinstance(exc, ConfigurationError):
-                _finish(engine, summary)
-                raise
             break
         counts = _store_page(engine, source, page, summary)
         if progress:
@@ -92,8 +110,6 @@ def run_source(
             summary.status = ScrapeRunStatus.STOPPED.value
             summary.error = "empty page with a continuation; stopped to avoid a loop"
             break
-    _finish(engine, summary)
-    return summary
 
 
 def run_sources(

@@ -42,3 +42,8 @@ def test_the_real_dataset_if_present(engine) -> None:
     summary = run_source(engine, KaggleCsvSource(DATASET_CSV, page_size=1000), max_items=1500)
     assert summary.new + summary.failed + summary.unchanged == 1500
     assert summary.status == "stopped"
+
+
+def test_a_missing_file_fails_the_run_with_its_name(tmp_path: Path, engine) -> None:
+    summary = run_source(engine, KaggleCsvSource(tmp_path / "nope.csv"))
+    assert summary.status == "failed" and "nope.csv" in (summary.error or "")
