@@ -102,3 +102,17 @@ def _record(
         summary.refused += 1
         if len(summary.reasons) < 50:
             summary.reasons.append(f"listing {listing_id} {uri[:100]}: {error}")
+
+
+def listings_without_details(engine: Engine, marketplace: str, item_ids: list[str]) -> set[str]:
+    """Which of these items are not stored yet, or lack a name or an image URI."""
+    with session_scope(engine) as session:
+        complete = session.exec(
+            select(Listing.item_id).where(
+                Listing.marketplace == marketplace,
+                Listing.item_id.in_(item_ids),  # type: ignore[attr-defined]
+                Listing.name.is_not(None),  # type: ignore[union-attr]
+                Listing.image_uri.is_not(None),  # type: ignore[union-attr]
+            )
+        ).all()
+    return set(item_ids) - set(complete)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -79,9 +80,20 @@ class OpenSeaListingsSource(_OpenSeaSource):
     path = "/api/v2/listings/collection/{slug}/all"
     list_key = "listings"
 
-    def __init__(self, client: HttpClient, slug: str, *, enrich: bool = True, **kw: Any) -> None:
+    def __init__(
+        self,
+        client: HttpClient,
+        slug: str,
+        *,
+        enrich: bool = True,
+        needs_details: Callable[[list[str]], set[str]] | None = None,
+        **kw: Any,
+    ) -> None:
+        """`needs_details(item_ids)` says which items still lack a name or image (the CLI
+        asks the store), so a new pass spends one request per *new* NFT, not per listing."""
         super().__init__(client, slug, **kw)
         self.enrich = enrich
+        self.needs_details = needs_details
 
     def fetch_page(self, cursor: str | None, size: int | None = None) -> Page:
         payload = self._get_page(cursor, size, {})
@@ -93,7 +105,12 @@ class OpenSeaListingsSource(_OpenSeaSource):
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
                 page.failures.append(ItemError(f"opensea listing {label}", str(exc)))
         if self.enrich and page.listings:
-            self._add_nft_details(page.listings)
+            todo = page.listings
+            if self.needs_details is not None:
+                wanted = self.needs_details([x.fields["item_id"] for x in todo])
+                todo = [x for x in todo if x.fields["item_id"] in wanted]
+            if todo:
+                self._add_nft_details(todo)
         return page
 
     def normalise(self, entry: dict[str, Any]) -> ScrapedListing:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from bot.context import AppContext
 from bot.settings import Settings
 from scraper.errors import ConfigurationError
 from scraper.http import HttpClient, HttpPolicy
+from scraper.listing_images import listings_without_details
 from scraper.source import Source
 
 console = Console()
@@ -69,6 +72,7 @@ def rarible_base_url(settings: Settings) -> str:
 
 def build_sources(
     settings: Settings,
+    engine: Engine,
     client: HttpClient,
     which: SourceName,
     collections: list[str],
@@ -100,19 +104,22 @@ def build_sources(
             continue
         from scraper.opensea import BASE_URL, OpenSeaListingsSource, OpenSeaSalesSource
 
-        cls = OpenSeaListingsSource if kind is SourceName.OPENSEA else OpenSeaSalesSource
         chosen = collections or _split(settings.opensea_collections)
         if which is kind and not chosen:
             raise ConfigurationError(
                 "no OpenSea collection: pass --collection or set BOT_OPENSEA_COLLECTIONS"
             )
-        sources += [
-            cls(
-                client, slug, api_key=_secret(settings.opensea_api_key),
-                base_url=settings.opensea_api_url or BASE_URL, page_size=min(page_size, 100),
-            )
-            for slug in chosen
-        ]  # fmt: skip
+        common = {
+            "api_key": _secret(settings.opensea_api_key),
+            "base_url": settings.opensea_api_url or BASE_URL,
+            "page_size": min(page_size, 100),
+        }
+        for slug in chosen:
+            if kind is SourceName.OPENSEA:
+                needs = partial(listings_without_details, engine, "opensea")
+                sources.append(OpenSeaListingsSource(client, slug, needs_details=needs, **common))
+            else:
+                sources.append(OpenSeaSalesSource(client, slug, **common))
     if SourceName.PAGE in wanted and (settings.scrape_page_rules or which is SourceName.PAGE):
         from scraper.page import Chromium, PageSource
         from scraper.page_rules import load_rules
@@ -157,8 +164,9 @@ def scrape(
         client = stack.enter_context(HttpClient(http_policy(settings)))
         try:
             sources = build_sources(
-                settings, client, source, collection, stack=stack, csv_path=csv_path
-            )
+                settings, context.engine, client, source, collection, stack=stack,
+                csv_path=csv_path,
+            )  # fmt: skip
         except (ConfigurationError, ValueError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None

@@ -97,3 +97,22 @@ def test_sales_record_observations_without_touching_the_ask(server, market, clie
 def test_missing_opensea_key_is_a_clear_error(client) -> None:
     with pytest.raises(ApiKeyMissing, match="BOT_OPENSEA_API_KEY"):
         OpenSeaListingsSource(client, SLUG, api_key=None)
+
+
+def test_a_second_pass_only_looks_up_nfts_it_lacks(server, market, client, engine) -> None:
+    from functools import partial
+
+    from scraper.listing_images import listings_without_details
+
+    _fill(market, 4)
+    needs = partial(listings_without_details, engine, "opensea")
+    source = OpenSeaListingsSource(
+        client, SLUG, api_key=API_KEY, base_url=server.url, needs_details=needs
+    )
+    run_source(engine, source)
+    assert len(market.paths("/api/v2/chain/")) == 4
+    market.opensea_listings[SLUG].append(opensea_listing(CONTRACT, 5, "5"))
+    market.opensea_nfts[f"ethereum/{CONTRACT.lower()}/5"] = opensea_nft(CONTRACT, 5, SLUG)
+    summary = run_source(engine, source)
+    assert (summary.new, summary.unchanged) == (1, 4)
+    assert [r.path.rsplit("/", 1)[1] for r in market.paths("/api/v2/chain/")][4:] == ["5"]
