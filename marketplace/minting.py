@@ -16,7 +16,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import Integer, cast, func
+from sqlalchemy import Integer, cast, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 class MintError(ValueError):
     """A mint that cannot go on, naming the artwork and the reason."""
+
+
+class IntentBusy(MintError):
+    """Another process (the daemon and a manual `bot publish`) holds this intent right now."""
 
 
 def signed_token_uri(metadata_uri: str) -> str:
@@ -152,7 +156,10 @@ def prepare_mint(
         digest="0x" + digest(typed).hex(),
     )
     session.add(intent)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the partial unique index: another publisher was first
+        raise IntentBusy(f"artwork {artwork_id} is being minted by another process") from None
     return intent
 
 
@@ -200,13 +207,12 @@ def submit_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
         if intent.status == IntentStatus.DONE.value:
             return intent
     with session_scope(engine) as session:
+        claimed = claim_for_sending(session, MintIntent, intent_id, intent.status, intent.sends)
         intent = session.get(MintIntent, intent_id)
         assert intent is not None
-        resend = intent.sends > 0
-        intent.status = IntentStatus.SENDING.value
-        intent.sends += 1
-        intent.sent_at = intent.updated_at = utcnow()
-        session.add(intent)
+        if not claimed:
+            raise IntentBusy(f"mint intent {intent_id} is being sent by another process")
+        resend = intent.sends > 1
     # committed: from here on a crash leaves `sending`, which the next run reconciles
     body = json.loads(intent.payload_json)
     try:
@@ -234,6 +240,28 @@ def submit_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
         return intent
     item_id = str(response.get("id") or f"{intent.collection}:{intent.token_id}")
     return _finish(engine, intent_id, IntentStatus.DONE, item_id=item_id)
+
+
+def claim_for_sending(
+    session: Session, model: Any, row_id: int, expected_status: str, expected_sends: int
+) -> bool:
+    """Compare-and-set to `sending` in one UPDATE, versioned by the send counter, so two
+    publishers (the daemon and a manual run) that read the same row cannot both claim it."""
+    table = model.__table__
+    now = utcnow()
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.id == row_id,
+            table.c.status == expected_status,
+            table.c.sends == expected_sends,
+        )
+        .values(
+            status=IntentStatus.SENDING.value, sends=expected_sends + 1, sent_at=now, updated_at=now
+        )
+    )
+    session.expire_all()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _finish(

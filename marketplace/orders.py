@@ -25,6 +25,7 @@ from marketplace.assets import (
 from marketplace.client import AmbiguousSubmission, RaribleAuthError, RaribleRejected
 from marketplace.eip712 import Order, Signer, order_typed_data
 from marketplace.market import Market
+from marketplace.minting import IntentBusy, claim_for_sending
 from marketplace.networks import Network
 from storage.db import session_scope
 from storage.models.market import IntentStatus, MarketOrder, MintIntent
@@ -145,12 +146,11 @@ def submit_order(engine: Engine, order_id: int, market: Market) -> MarketOrder:
         if row.status == IntentStatus.DONE.value:
             return row
     with session_scope(engine) as session:
+        claimed = claim_for_sending(session, MarketOrder, order_id, row.status, row.sends)
         row = session.get(MarketOrder, order_id)
         assert row is not None
-        row.status = IntentStatus.SENDING.value
-        row.sends += 1
-        row.sent_at = row.updated_at = utcnow()
-        session.add(row)
+        if not claimed:
+            raise IntentBusy(f"order {row.order_hash} is being sent by another process")
     try:
         response = market.upsert_order(json.loads(row.payload_json), order_hash=row.order_hash)
     except RaribleAuthError as exc:

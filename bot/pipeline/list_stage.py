@@ -14,7 +14,7 @@ import time
 
 from bot.pipeline.publish import Publisher
 from marketplace.client import RaribleError
-from marketplace.minting import live_mint_intent
+from marketplace.minting import IntentBusy, live_mint_intent
 from marketplace.orders import OrderError, live_order, prepare_sell_order, submit_order
 from storage.artworks import record_failure, transition
 from storage.db import session_scope
@@ -33,6 +33,12 @@ def on_listed(publisher: Publisher, artwork_id: int) -> None:
             hook(artwork_id)
         except Exception:
             log.exception("artwork %s: on_listed hook %r failed", artwork_id, hook)
+
+
+def _current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
 
 
 def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
@@ -88,6 +94,9 @@ def advance_listing(publisher: Publisher, artwork_id: int) -> ArtworkState:
         if order_id is None:
             return _finish(publisher, artwork_id, "open for bids")
         row = submit_order(publisher.engine, order_id, publisher.market)
+    except IntentBusy as exc:  # another publisher is on it: not a failure of this artwork
+        log.info("artwork %s: %s", artwork_id, exc)
+        return _current_state(publisher, artwork_id)
     except (RaribleError, OrderError) as exc:
         return _fail(publisher, artwork_id, str(exc))
     if row.status != IntentStatus.DONE.value:

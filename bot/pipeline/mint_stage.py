@@ -13,7 +13,13 @@ from sqlmodel import Session, select
 
 from bot.pipeline.publish import Publisher
 from marketplace.client import RaribleError
-from marketplace.minting import MintError, live_mint_intent, prepare_mint, submit_mint
+from marketplace.minting import (
+    IntentBusy,
+    MintError,
+    live_mint_intent,
+    prepare_mint,
+    submit_mint,
+)
 from marketplace.token_ids import TokenIdError
 from storage.artworks import record_failure, transition
 from storage.db import session_scope
@@ -43,6 +49,12 @@ def metadata_uri(session: Session, artwork_id: int) -> str:
     if pin is None:
         raise MissingMetadata(f"artwork {artwork_id} has no pinned metadata to mint")
     return f"ipfs://{pin.cid}"
+
+
+def _current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
 
 
 def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
@@ -85,6 +97,9 @@ def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
             intent_id = intent.id or 0
         # committed: the intent and `minting` exist before any request goes out
         intent = submit_mint(publisher.engine, intent_id, publisher.market)
+    except IntentBusy as exc:  # another publisher is on it: not a failure of this artwork
+        log.info("artwork %s: %s", artwork_id, exc)
+        return _current_state(publisher, artwork_id)
     except (RaribleError, MintError, TokenIdError) as exc:
         return _fail(publisher, artwork_id, str(exc))
     if intent.status != IntentStatus.DONE.value:

@@ -281,3 +281,31 @@ def test_refused_resend_stays_ambiguous_when_the_item_is_not_there(
     with pytest.raises(RaribleRejected, match="MINT_AND_TRANSFER"):
         submit_mint(engine, intent_id, client)
     assert _status(engine, intent_id) == IntentStatus.AMBIGUOUS.value  # not free to re-mint
+
+
+def test_two_publishers_cannot_both_claim_an_intent(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.minting import IntentBusy, claim_for_sending
+
+    intent_id = _prepare(engine, network, wallet, client)
+    # Both read status `signed`, 0 sends; only the first compare-and-set wins.
+    with session_scope(engine) as session:
+        assert claim_for_sending(session, MintIntent, intent_id, "signed", 0)
+    with session_scope(engine) as session:
+        assert not claim_for_sending(session, MintIntent, intent_id, "signed", 0)
+
+    class SlowReader(CrashBeforeSend):
+        """Another process claims the intent between this one's read and its claim."""
+
+        def get_item(self, collection, token_id):  # type: ignore[no-untyped-def]
+            found = self.inner.get_item(collection, token_id)
+            with session_scope(engine) as session:
+                row = session.get(MintIntent, intent_id)
+                assert row is not None
+                claim_for_sending(session, MintIntent, intent_id, row.status, row.sends)
+            return found
+
+    with pytest.raises(IntentBusy, match="another process"):
+        submit_mint(engine, intent_id, SlowReader(client))
+    assert server[1].mint_posts == 0
