@@ -241,6 +241,7 @@ class HttpClient:
                 elif status >= 400:
                     raise HttpStatusError(url, status, body.decode("utf-8", "replace"))
                 else:
+                    self._respect_quota(bucket, response.headers)
                     try:
                         return json.loads(body)
                     except ValueError as exc:
@@ -259,6 +260,18 @@ class HttpClient:
         raise TransientError(
             f"{method} {url} failed after {self.policy.max_attempts} attempts: {last_problem}"
         )
+
+    def _respect_quota(self, bucket: TokenBucket, headers: Mapping[str, str]) -> None:
+        """An exhausted quota (`X-RateLimit-Remaining: 0`, as OpenSea sends) pauses the host
+        until `X-RateLimit-Reset` (seconds from now, or a unix time) instead of earning a 429."""
+        if headers.get("X-RateLimit-Remaining", "").strip() != "0":
+            return
+        try:
+            reset = float(headers.get("X-RateLimit-Reset", "1"))
+        except ValueError:
+            reset = 1.0
+        wait = reset - time.time() if reset > 1_000_000_000 else reset
+        bucket.pause_until(time.monotonic() + min(max(wait, 0.0), self.policy.max_retry_after_s))
 
     def _delay(self, attempt: int, retry_after: float | None, url: str) -> float:
         if retry_after is not None:

@@ -23,7 +23,7 @@ API_KEY = "test-key-0123456789"
 
 @dataclass
 class Fault:
-    kind: str  # an HTTP status ("429" honours retry_after), "slow" or "malformed"
+    kind: str  # an HTTP status ("429" honours retry_after), "slow", "malformed", "quota-exhausted"
     retry_after: str | None = None
     delay_s: float = 0.0
 
@@ -259,6 +259,13 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay_s)
             if fault.kind == "malformed":
                 return 200, b'{"items": [{"id": "ETHEREUM:0x', {}
+            if fault.kind == "quota-exhausted":  # a normal answer that says "stop for a bit"
+                status, body, _ = self._answer(path, query)
+                return status, body, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}
+        return self._answer(path, query)
+
+    def _answer(self, path: str, query: Query) -> tuple[int, bytes, Json]:
+        market = self.server.market
         if path == "/v0.1/items/byCollection":
             collection = query.get("collection", [""])[0]
             items = market.rarible_items.get(collection, [])

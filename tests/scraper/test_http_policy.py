@@ -104,3 +104,19 @@ def test_rate_limit_holds_across_parallel_collections(server, market, engine) ->
         for i, start in enumerate(arrivals):
             in_window = sum(1 for t in arrivals[i:] if t < start + window)
             assert in_window <= allowed, (window, in_window)
+
+
+def test_an_exhausted_quota_pauses_the_host_until_reset(server, market, engine, client) -> None:
+    from scraper.runner import run_source
+    from tests.scraper.fake_marketplace import Fault
+
+    collection = "ETHEREUM:0x02"
+    market.rarible_items[collection] = [rarible_item(collection, n) for n in range(4)]
+    market.add_fault("/v0.1/items", Fault("quota-exhausted"))
+    source = RaribleCollectionSource(
+        client, collection, api_key=API_KEY, base_url=server.url + "/v0.1", page_size=2
+    )
+    assert run_source(engine, source).new == 4
+    first, second = market.requests[:2]
+    assert first.status == second.status == 200
+    assert second.at - first.at >= 0.95  # X-RateLimit-Reset: 1 was waited out, no 429 needed
