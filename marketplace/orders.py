@@ -12,7 +12,7 @@ import secrets
 from decimal import Decimal, localcontext
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from marketplace.assets import (
     Asset,
@@ -54,9 +54,26 @@ def live_order(session: Session, artwork_id: int, mode: str) -> MarketOrder | No
         select(MarketOrder).where(
             MarketOrder.artwork_id == artwork_id,
             MarketOrder.mode == mode,
-            MarketOrder.status != IntentStatus.REJECTED.value,
+            col(MarketOrder.status).not_in(
+                (IntentStatus.REJECTED.value, IntentStatus.EXPIRED.value)
+            ),
         )
     ).first()
+
+
+def expired_orders(session: Session, mode: str, now: int) -> list[MarketOrder]:
+    """Our sell orders that were live on the market and whose end has passed unfilled."""
+    return list(
+        session.exec(
+            select(MarketOrder).where(
+                MarketOrder.mode == mode,
+                MarketOrder.status == IntentStatus.DONE.value,
+                MarketOrder.end_ts > 0,
+                MarketOrder.end_ts <= now,
+                col(MarketOrder.market_status).not_in(("FILLED",)),
+            )
+        ).all()
+    )
 
 
 def prepare_sell_order(

@@ -15,7 +15,13 @@ import time
 from bot.pipeline.publish import Publisher
 from marketplace.client import RaribleError
 from marketplace.minting import IntentBusy, live_mint_intent
-from marketplace.orders import OrderError, live_order, prepare_sell_order, submit_order
+from marketplace.orders import (
+    OrderError,
+    expired_orders,
+    live_order,
+    prepare_sell_order,
+    submit_order,
+)
 from storage.artworks import record_failure, transition
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
@@ -102,3 +108,27 @@ def advance_listing(publisher: Publisher, artwork_id: int) -> ArtworkState:
     if row.status != IntentStatus.DONE.value:
         return _fail(publisher, artwork_id, f"order {row.order_hash} is {row.status}")
     return _finish(publisher, artwork_id, f"sell order {row.remote_id} at {row.price} ETH")
+
+
+def relist_expired(publisher: Publisher, *, now: int | None = None) -> dict[int, ArtworkState]:
+    """Fixed-price listings whose sell order ran out unsold get a fresh order (listed ->
+    listing -> listed). Expiry only: an order someone cancelled on the marketplace stays
+    cancelled, since that may be the owner's decision."""
+    if publisher.listing_kind != "fixed-price":
+        return {}
+    moment = int(time.time()) if now is None else now
+    relisted: dict[int, ArtworkState] = {}
+    with session_scope(publisher.engine) as session:
+        for order in expired_orders(session, publisher.mode, moment):
+            artwork = session.get(Artwork, order.artwork_id)
+            if artwork is None or artwork.state != ArtworkState.LISTED.value:
+                continue
+            # Retire the old order and move to `listing` together: a crash in between cannot
+            # leave a listed artwork without a live order or with two.
+            order.status = IntentStatus.EXPIRED.value
+            session.add(order)
+            transition(session, artwork, STAGE, reason=f"sell order {order.order_hash} expired")
+            relisted[order.artwork_id] = ArtworkState.LISTING
+    for artwork_id in relisted:
+        relisted[artwork_id] = advance_listing(publisher, artwork_id)
+    return relisted

@@ -123,11 +123,15 @@ def publish_one(publisher: Publisher, artwork_id: int) -> str:
     state = advance_mint(publisher, artwork_id)
     if state in (ArtworkState.MINTED, ArtworkState.LISTING):
         state = advance_listing(publisher, artwork_id)
+    return _outcome(publisher, artwork_id, state)
+
+
+def _outcome(publisher: Publisher, artwork_id: int, state: ArtworkState, prefix: str = "") -> str:
     if state is ArtworkState.FAILED:
         with session_scope(publisher.engine) as session:
             artwork = session.get(Artwork, artwork_id)
             return f"failed: {artwork.error if artwork else 'unknown'}"
-    return state.value
+    return prefix + state.value
 
 
 def _publish_isolated(publisher: Publisher, artwork_id: int) -> str:
@@ -157,6 +161,13 @@ def run_publish(
     # Reconcile first: whatever a crash or a failure left between pinned and listed.
     for pending in _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES):
         report.outcomes[pending] = _publish_isolated(publisher, pending)
+    from bot.pipeline.list_stage import relist_expired
+
+    try:
+        for relisted, state in relist_expired(publisher).items():
+            report.outcomes[relisted] = _outcome(publisher, relisted, state, "relisted, ")
+    except Exception:  # relisting is housekeeping: it never blocks new artworks
+        log.exception("relisting expired sell orders failed")
     for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:
         report.outcomes[new] = _publish_isolated(publisher, new)
     return report

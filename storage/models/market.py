@@ -23,6 +23,7 @@ class IntentStatus(StrEnum):
     AMBIGUOUS = "ambiguous"  # the request failed in a way that may have stored it
     DONE = "done"  # the marketplace has it (or the outbox, in dry-run)
     REJECTED = "rejected"  # the marketplace definitely refused it; nothing was stored
+    EXPIRED = "expired"  # a sell order whose end passed unsold; a new order replaced it
 
 
 OPEN_INTENT_STATUSES = (IntentStatus.SIGNED, IntentStatus.SENDING, IntentStatus.AMBIGUOUS)

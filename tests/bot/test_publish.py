@@ -228,3 +228,29 @@ def test_an_unexpected_error_is_recorded_on_its_artwork_only(data_dir, monkeypat
         )
     publisher.market.mint_lazy = real_mint  # type: ignore[method-assign]
     assert run_publish(publisher).outcomes == {first: "listed"}  # retried from the failed stage
+
+
+def test_an_expired_fixed_price_order_is_replaced_once(data_dir, monkeypatch, rarible) -> None:  # type: ignore[no-untyped-def]
+    from storage.models.market import MarketOrder
+
+    setup_wallet(data_dir, monkeypatch)
+    monkeypatch.setenv("BOT_LISTING_KIND", "fixed-price")
+    engine = engine_for(data_dir)
+    sold_out, expired = add_pinned_artwork(engine, 1), add_pinned_artwork(engine, 2)
+    assert invoke("publish").exit_code == 0
+    assert invoke("publish").output.count("relisted") == 0  # nothing expired yet
+    with session_scope(engine) as session:
+        for order in session.exec(select(MarketOrder)).all():
+            order.end_ts = 1_000  # long past
+            if order.artwork_id == sold_out:
+                order.market_status = "FILLED"  # a filled order is a sale, never relisted
+            session.add(order)
+    result = invoke("publish")
+    assert result.exit_code == 0 and "relisted, listed" in result.output
+    with session_scope(engine) as session:
+        rows = session.exec(select(MarketOrder).where(MarketOrder.artwork_id == expired)).all()
+        assert sorted(r.status for r in rows) == ["done", "expired"]
+        new = next(r for r in rows if r.status == "done")
+        assert new.end_ts > 1_000 and new.order_hash in rarible.orders
+    assert len(rarible.orders) == 3 and _states(data_dir) == {sold_out: "listed", expired: "listed"}
+    assert "relisted" not in invoke("publish").output  # the new order is live: nothing to do
