@@ -1,11 +1,9 @@
 """A local Rarible API for tests: the real paths and JSON shapes, on 127.0.0.1 only.
 
-It checks what Rarible checks before it stores anything (rarible.md §5.2, §6, §9): the Mint721
+It checks what Rarible checks before it stores anything (`rarible_checks.py`): the Mint721
 signature recovers to creators[0] (every creator, in fact), the token id starts with the first
 creator's address, creators sum to 10000, royalties stay below 10000, the order signature
-recovers to the maker, the order data type is one ExchangeV2 still accepts. The EIP-712 and ABI
-encoding here is written independently of `marketplace/` (straight from the contracts' type
-strings), so a bug in the bot's encoder makes a signature fail here instead of agreeing with it.
+recovers to the maker, the order data type is one ExchangeV2 still accepts.
 
 Tests place bids and record sales through methods, and inject faults: 429, 500, timeouts, a
 500 after the request was actually stored, and a hang after storing (for kill -9 tests).
@@ -15,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,30 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
+
+from tests.marketplace.rarible_checks import Invalid, RaribleChecks, as_address
 
 SEPOLIA_CHAIN_ID = 11155111
 SEPOLIA_EXCHANGE = "0x3e52D660b69d1bDacb6C513cE085D924F5Cb9c77"
 SEPOLIA_COLLECTION = "0xe10605b2026884aCc669C2A9Cd4A5ec5f5FFf494"
 SEPOLIA_WETH = "0xfff9976782d46cc05630d1f6ebab18b2324d6b14"
-
-_DOMAIN = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
-_PART = [{"name": "account", "type": "address"}, {"name": "value", "type": "uint96"}]
-_DATA_TYPES = {"RARIBLE_V2_DATA_V1": "V1", "RARIBLE_V2_DATA_V2": "V2", "RARIBLE_V2_DATA_V3": "V3"}
-
-
-class Invalid(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
 
 
 @dataclass
@@ -62,22 +43,12 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _addr(value: Any) -> str:
-    return to_checksum_address(str(value).split(":")[-1])
-
-
-def _parts(items: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    return [(_addr(p["account"]), int(p["value"])) for p in items]
-
-
-class RaribleState:
+class RaribleState(RaribleChecks):
     """Everything the fake marketplace knows; guarded by one lock."""
 
     def __init__(self, *, chain_id: int, exchange: str, collections: set[str], api_key: str | None):
+        super().__init__(chain_id=chain_id, exchange=exchange, collections=collections)
         self.lock = threading.Lock()
-        self.chain_id = chain_id
-        self.exchange = to_checksum_address(exchange)
-        self.collections = {c.lower() for c in collections}
         self.api_key = api_key
         self.items: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
@@ -90,198 +61,6 @@ class RaribleState:
         self.token_serials: dict[str, int] = {}
         self.stored_then_hanging = threading.Event()  # set by either hang fault
         self.stopping = threading.Event()
-
-    # --- verification, as Rarible's validators and the contracts do it ----------------------
-
-    def _mint721_typed(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "types": {
-                "EIP712Domain": _DOMAIN,
-                "Mint721": [
-                    {"name": "tokenId", "type": "uint256"},
-                    {"name": "tokenURI", "type": "string"},
-                    {"name": "creators", "type": "Part[]"},
-                    {"name": "royalties", "type": "Part[]"},
-                ],
-                "Part": _PART,
-            },
-            "primaryType": "Mint721",
-            "domain": {
-                "name": "Mint721",
-                "version": "1",
-                "chainId": self.chain_id,
-                "verifyingContract": _addr(body["contract"]),
-            },
-            "message": {
-                "tokenId": int(body["tokenId"]),
-                "tokenURI": body["uri"],
-                "creators": [{"account": a, "value": v} for a, v in _parts(body["creators"])],
-                "royalties": [{"account": a, "value": v} for a, v in _parts(body["royalties"])],
-            },
-        }
-
-    def verify_lazy(self, body: dict[str, Any]) -> None:
-        for key in ("contract", "tokenId", "uri", "creators", "royalties", "signatures"):
-            if key not in body:
-                raise Invalid("VALIDATION", f"missing field {key}")
-        if "tokenURI" in body:
-            raise Invalid("VALIDATION", "send uri, not tokenURI")
-        if str(body["contract"]).lower() not in self.collections:
-            raise Invalid("VALIDATION", "collection does not support MINT_AND_TRANSFER")
-        token_id = int(body["tokenId"])
-        if not 0 <= token_id < 2**256:
-            raise Invalid("VALIDATION", f"TokenId {token_id} has invalid hex size")
-        creators = _parts(body["creators"])
-        if not creators:
-            raise Invalid("VALIDATION", "no creators")
-        first = to_checksum_address((token_id >> 96).to_bytes(20, "big"))
-        if first != creators[0][0]:
-            raise Invalid("VALIDATION", f"TokenId {token_id} must start with first creator address")
-        if sum(v for _, v in creators) != 10000:
-            raise Invalid("VALIDATION", "creators must sum to 10000")
-        if len({a for a, _ in creators}) != len(creators):
-            raise Invalid("VALIDATION", "NotUniqCreators")
-        if sum(v for _, v in _parts(body["royalties"])) >= 10000:
-            raise Invalid("VALIDATION", "Royalty total value should be < 10000")
-        if len(body["signatures"]) != len(creators):
-            raise Invalid("VALIDATION", "InvalidCreatorAndSignatureSize")
-        signable = encode_typed_data(full_message=self._mint721_typed(body))
-        for (creator, _), signature in zip(creators, body["signatures"], strict=True):
-            try:
-                recovered = Account.recover_message(signable, signature=signature)
-            except Exception:
-                recovered = None
-            if recovered != creator:
-                raise Invalid("INCORRECT_SIGNATURE", f"InvalidCreatorSignature for {creator}")
-
-    def _asset_type(self, form: dict[str, Any]) -> tuple[bytes, bytes]:
-        asset_class = form["assetClass"]
-        class_id = keccak(text=asset_class)[:4]
-        if asset_class == "ETH":
-            return class_id, b""
-        if asset_class == "ERC20":
-            return class_id, encode(["address"], [_addr(form["contract"])])
-        if asset_class == "ERC721":
-            return class_id, encode(
-                ["address", "uint256"], [_addr(form["contract"]), int(form["tokenId"])]
-            )
-        if asset_class == "ERC721_LAZY":
-            self.verify_lazy(form)
-            mint = (
-                int(form["tokenId"]),
-                form["uri"],
-                _parts(form["creators"]),
-                _parts(form["royalties"]),
-                [bytes.fromhex(s[2:]) for s in form["signatures"]],
-            )
-            tuple_type = "(uint256,string,(address,uint96)[],(address,uint96)[],bytes[])"
-            return class_id, encode(["address", tuple_type], [_addr(form["contract"]), mint])
-        raise Invalid("VALIDATION", f"asset class {asset_class} not supported here")
-
-    def _order_data(self, data: dict[str, Any]) -> tuple[bytes, bytes]:
-        data_type = data.get("dataType")
-        if data_type not in _DATA_TYPES:
-            raise Invalid("VALIDATION", f"Unknown Order data type {data_type}")
-        payouts, fees = _parts(data.get("payouts", [])), _parts(data.get("originFees", []))
-        name = _DATA_TYPES[data_type]
-        type_id = keccak(text=name)[:4]
-        if name == "V1":
-            return type_id, encode(["((address,uint96)[],(address,uint96)[])"], [(payouts, fees)])
-        return type_id, encode(
-            ["((address,uint96)[],(address,uint96)[],bool)"],
-            [(payouts, fees, bool(data["isMakeFill"]))],
-        )
-
-    def verify_order(self, form: dict[str, Any]) -> str:
-        """Checks an OrderForm and returns its hashKey (the order id)."""
-        if form.get("type") != "RARIBLE_V2":
-            raise Invalid("VALIDATION", f"order type {form.get('type')} not supported")
-        make_class, make_data = self._asset_type(form["make"]["assetType"])
-        take_class, take_data = self._asset_type(form["take"]["assetType"])
-        data_type, data = self._order_data(form["data"])
-        salt, start, end = int(form["salt"]), int(form.get("start") or 0), int(form["end"])
-        if salt == 0:
-            raise Invalid("VALIDATION", "salt 0 orders cannot be posted")
-        if end and end < time.time():
-            raise Invalid("VALIDATION", "Order end validation failed")
-        if end and start > end:
-            raise Invalid("VALIDATION", "Order start validation failed")
-        taker = _addr(form.get("taker") or "0x" + "00" * 20)
-        message = {
-            "maker": _addr(form["maker"]),
-            "makeAsset": {
-                "assetType": {"assetClass": make_class, "data": make_data},
-                "value": int(form["make"]["value"]),
-            },
-            "taker": taker,
-            "takeAsset": {
-                "assetType": {"assetClass": take_class, "data": take_data},
-                "value": int(form["take"]["value"]),
-            },
-            "salt": salt,
-            "start": start,
-            "end": end,
-            "dataType": data_type,
-            "data": data,
-        }
-        typed = {
-            "types": {
-                "EIP712Domain": _DOMAIN,
-                "AssetType": [
-                    {"name": "assetClass", "type": "bytes4"},
-                    {"name": "data", "type": "bytes"},
-                ],
-                "Asset": [
-                    {"name": "assetType", "type": "AssetType"},
-                    {"name": "value", "type": "uint256"},
-                ],
-                "Order": [
-                    {"name": "maker", "type": "address"},
-                    {"name": "makeAsset", "type": "Asset"},
-                    {"name": "taker", "type": "address"},
-                    {"name": "takeAsset", "type": "Asset"},
-                    {"name": "salt", "type": "uint256"},
-                    {"name": "start", "type": "uint256"},
-                    {"name": "end", "type": "uint256"},
-                    {"name": "dataType", "type": "bytes4"},
-                    {"name": "data", "type": "bytes"},
-                ],
-            },
-            "primaryType": "Order",
-            "domain": {
-                "name": "Exchange",
-                "version": "2",
-                "chainId": self.chain_id,
-                "verifyingContract": self.exchange,
-            },
-            "message": message,
-        }
-        try:
-            recovered = Account.recover_message(
-                encode_typed_data(full_message=typed), signature=form["signature"]
-            )
-        except Exception:
-            recovered = None
-        if recovered != message["maker"]:
-            raise Invalid("INCORRECT_SIGNATURE", "Maker's signature is not valid for V2 order")
-        type_hash = keccak(text="AssetType(bytes4 assetClass,bytes data)")
-
-        def asset_hash(class_id: bytes, body: bytes) -> bytes:
-            return keccak(
-                encode(["bytes32", "bytes4", "bytes32"], [type_hash, class_id, keccak(body)])
-            )
-
-        key_types = ["address", "bytes32", "bytes32", "uint256"]
-        key_values: list[Any] = [
-            message["maker"],
-            asset_hash(make_class, make_data),
-            asset_hash(take_class, take_data),
-            salt,
-        ]
-        if _DATA_TYPES[form["data"]["dataType"]] != "V1":
-            key_types.append("bytes")
-            key_values.append(data)
-        return "0x" + keccak(encode(key_types, key_values)).hex()
 
     # --- what tests do to the market ----------------------------------------------------------
 
@@ -488,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
             collection = parts[3].lower()
             if collection not in state.collections:
                 return 404, {"code": "NOT_FOUND", "message": "collection"}
-            minter = _addr(query["minter"][0])
+            minter = as_address(query["minter"][0])
             with state.lock:
                 serial = state.token_serials.get(minter, 1000) + 1
                 state.token_serials[minter] = serial
