@@ -28,6 +28,7 @@ def run_checks(context: AppContext) -> list[CheckResult]:
         _check_disk,
         _check_gpu,
         _check_generator_libraries,
+        _check_wallet,
     ]
     results = []
     for check in checks:
@@ -84,3 +85,23 @@ def _check_generator_libraries(_context: AppContext) -> CheckResult:
     if missing:
         return CheckResult("generator libraries", "fail", "cannot import " + ", ".join(missing))
     return CheckResult("generator libraries", "ok", "clip, kornia, taming modules import")
+
+
+def _check_wallet(context: AppContext) -> CheckResult:
+    """Publishing needs a keystore and, unattended, the passphrase in the environment."""
+    from marketplace.wallet import WalletError, keystore_info, keystore_path
+
+    settings = context.settings
+    wallet_dir = settings.data_dir / "wallet"
+    live = settings.marketplace_mode is not MarketplaceMode.DRY_RUN
+    if not keystore_path(wallet_dir).exists():
+        detail = f"no keystore under {wallet_dir}: run `bot wallet create` or `bot wallet import`"
+        return CheckResult("wallet", "fail" if live else "warn", detail)
+    try:
+        info = keystore_info(wallet_dir)
+    except WalletError as exc:
+        return CheckResult("wallet", "fail", str(exc))
+    if settings.wallet_passphrase is None:
+        detail = f"{info.address}; BOT_WALLET_PASSPHRASE unset: the daemon cannot unlock it"
+        return CheckResult("wallet", "warn", detail)
+    return CheckResult("wallet", "ok", f"{info.address} ({info.kdf})")

@@ -45,9 +45,20 @@ def test_doctor_exit_code_is_health(data_dir: Path, monkeypatch: pytest.MonkeyPa
     healthy = runner.invoke(app, ["doctor"])
     assert healthy.exit_code == 0, healthy.output
     monkeypatch.setenv("BOT_GENERATOR_DEVICE", "cuda")  # no GPU here: one failing check
-    monkeypatch.setenv("BOT_MARKETPLACE_MODE", "testnet")  # and no API key: another
+    monkeypatch.setenv("BOT_MARKETPLACE_MODE", "testnet")  # no API key, no keystore: two more
     sick = runner.invoke(app, ["doctor"])
     import torch
 
-    expected = 1 if torch.cuda.is_available() else 2
+    expected = 2 if torch.cuda.is_available() else 3
     assert sick.exit_code == expected, sick.output
+
+
+def test_doctor_checks_the_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace.wallet import create_keystore
+
+    assert "bot wallet create" in runner.invoke(app, ["doctor"]).output
+    address = create_keystore(data_dir / "wallet", "a long passphrase", scrypt_n=1024)
+    assert "BOT_WALLET_PASSPHRASE unset" in runner.invoke(app, ["doctor"]).output
+    monkeypatch.setenv("BOT_WALLET_PASSPHRASE", "a long passphrase")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0 and address in result.output
