@@ -79,5 +79,6 @@ def prompt_loss(
     reported value stays the distance.
     """
     distances = spherical_distance(embeddings, target) * (1.0 if weight >= 0 else -1.0)
-    stopped = replace_grad(distances, torch.maximum(distances, distances.new_tensor(stop)))
+    # clamp_min with a Python scalar: no host-to-device copy (a blocking one would sync).
+    stopped = replace_grad(distances, distances.clamp_min(stop))
     return abs(weight) * stopped.mean()

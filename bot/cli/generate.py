@@ -128,6 +128,10 @@ def generate(
         table.add_row(str(outcome.artwork_id), mark, outcome.detail)
     console.print(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
+    if report.hook_failures:
+        err_console.print(
+            f"[yellow]{report.hook_failures} frame hook call(s) failed (see the log)[/yellow]"
+        )
     if models.smoke_test:
         err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
     if any(not o.ok for o in report.outcomes):

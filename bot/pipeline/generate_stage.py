@@ -58,6 +58,7 @@ class GenerateOutcome:
 class GenerateReport:
     outcomes: list[GenerateOutcome] = field(default_factory=list)
     frames_written: int = 0
+    hook_failures: int = 0  # on_frame_saved errors (e.g. a frame pin that failed)
     batch_sizes: list[int] = field(default_factory=list)
 
 
@@ -177,7 +178,9 @@ def generate_artworks(
     while pending:
         batch = pending.pop(0)
         try:
-            written = _run_batch(engine, blobs, generator, models, batch, on_frame_saved, progress)
+            written, hook_failures = _run_batch(
+                engine, blobs, generator, models, batch, on_frame_saved, progress
+            )
         except torch.cuda.OutOfMemoryError:
             if len(batch) == 1:
                 _fail_all(engine, batch, "CUDA out of memory even at batch size 1", report)
@@ -198,6 +201,7 @@ def generate_artworks(
             continue
         report.batch_sizes.append(len(batch))
         report.frames_written += written
+        report.hook_failures += hook_failures
         for job in batch:
             with session_scope(engine) as session:
                 artwork = session.get(Artwork, job.key)
@@ -223,7 +227,7 @@ def _run_batch(
     batch: list[GenerationJob],
     on_frame_saved: FrameHook | None,
     progress: bool,
-) -> int:
+) -> tuple[int, int]:
     keys = ", ".join(str(job.key) for job in batch)
     with (
         FrameWriter(
@@ -242,7 +246,7 @@ def _run_batch(
             bar.update(1)
 
         generator.run(batch, on_step=on_step)
-    return writer.frames_written
+    return writer.frames_written, writer.hook_failures
 
 
 def _fail_all(

@@ -165,3 +165,26 @@ def test_missing_init_image_fails_that_artwork_only(store, tmp_path: Path) -> No
 def test_real_weights_missing_and_smoke_models_not_allowed_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(MissingWeights, match="bot models download vqgan_wikiart_16384"):
         load_models(tmp_path, "vqgan_wikiart_16384", "clip_vit_b32", torch.device("cpu"))
+
+
+def test_a_failing_frame_hook_is_counted_and_generation_goes_on(store, tmp_path: Path) -> None:
+    engine, blobs = store
+    artwork_id = _add(engine, blobs, "hooked", _png(5))
+    prepare_artworks(engine, blobs, size=32)
+    models = load_models(
+        tmp_path / "models", "absent", "absent", torch.device("cpu"), allow_smoke_test_models=True
+    )
+    calls: list[int] = []
+
+    def flaky(frame: Frame) -> None:
+        calls.append(frame.iteration)
+        if frame.iteration == 1:
+            raise ConnectionError("IPFS node down")
+
+    report = generate_artworks(
+        engine, blobs, models, SETTINGS, torch.device("cpu"), on_frame_saved=flaky, progress=False
+    )
+    assert report.hook_failures == 1 and sorted(calls) == [0, 1, 2]
+    assert [o.ok for o in report.outcomes] == [True]
+    with session_scope(engine) as session:
+        assert session.get(Artwork, artwork_id).state == "generated"
