@@ -20,7 +20,7 @@ def decode_still_image(data: bytes, *, max_pixels: int = 64_000_000) -> Image.Im
     """
     Image.MAX_IMAGE_PIXELS = None  # we enforce our own cap below, with a clear message
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if image.width * image.height > max_pixels:
             raise NotAStillImage(f"{image.width}x{image.height} is above {max_pixels} pixels")
         frames = getattr(image, "n_frames", 1)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import clip
 import torch
 import torch.nn.functional as F  # noqa: N812
+from clip.model import CLIP
 from PIL import Image
-from torch import nn
 
 from generator.clip_model import CLIP_MEAN, CLIP_STD
 from generator.cutouts import DEFAULT_AUGMENTS, ArtworkRng, CutoutSettings, MakeCutouts
@@ -99,7 +99,7 @@ class VqganClip:
     def __init__(
         self,
         vqgan: VQGAN,
-        perceptor: nn.Module,
+        perceptor: CLIP,
         device: torch.device | str,
         settings: GenerationSettings,
     ) -> None:

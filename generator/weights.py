@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from clip.model import CLIP
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -146,7 +147,7 @@ class WeightsStore:
     def load_vqgan(self, name: str, device: torch.device | str = "cpu") -> VQGAN:
         return load_vqgan_file(self.ensure_converted(name), device)
 
-    def load_clip(self, name: str, device: torch.device | str = "cpu") -> torch.nn.Module:
+    def load_clip(self, name: str, device: torch.device | str = "cpu") -> CLIP:
         return load_clip_file(self.ensure_converted(name), device)
 
     def available(self, name: str) -> bool:
@@ -190,7 +191,7 @@ def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> t
     return model.eval().to(device)
 
 
-def load_clip_file(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
+def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:
     from generator.clip_model import clip_from_state_dict
 
     _metadata(path, convert.CLIP_FORMAT)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from clip.model import CLIP
 from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -26,6 +27,7 @@ from generator.frames import FrameHook, FrameWriter
 from generator.optimiser import GenerationJob, GenerationSettings, StepFrames, VqganClip
 from generator.prompts import Prompt
 from generator.tiny import write_smoke_test_weights
+from generator.vqgan import VQGAN
 from generator.weights import MissingWeights, WeightsStore
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
@@ -41,8 +43,8 @@ SMOKE_TEST_WARNING = (
 
 @dataclass(frozen=True)
 class LoadedModels:
-    vqgan: torch.nn.Module
-    perceptor: torch.nn.Module
+    vqgan: VQGAN
+    perceptor: CLIP
     label: str  # recorded on every frame, e.g. vqgan_wikiart_16384+clip_vit_b32
     smoke_test: bool
 
