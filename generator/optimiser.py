@@ -215,6 +215,9 @@ class VqganClip:
         """
         jobs = list(jobs)
         rngs = [ArtworkRng(job.seed, self.device) for job in jobs]  # seeded before anything
+        for job in jobs:  # text embeddings before the loop: their upload would be a sync
+            for prompt in job.prompts:
+                self.text_embedding(prompt.text)
         z = self.initial_z(jobs, rngs)
         z_orig = z.detach().clone()
         z.requires_grad_(True)

@@ -188,3 +188,32 @@ def test_a_failing_frame_hook_is_counted_and_generation_goes_on(store, tmp_path:
     assert [o.ok for o in report.outcomes] == [True]
     with session_scope(engine) as session:
         assert session.get(Artwork, artwork_id).state == "generated"
+
+
+def test_out_of_memory_splits_the_batch_and_retries(
+    store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.optimiser import VqganClip
+
+    engine, blobs = store
+    for index in range(3):
+        _add(engine, blobs, f"oom{index}", _png(index))
+    prepare_artworks(engine, blobs, size=32)
+    models = load_models(
+        tmp_path / "models", "absent", "absent", torch.device("cpu"), allow_smoke_test_models=True
+    )
+    real_run = VqganClip.run
+    sizes: list[int] = []
+
+    def run_with_memory_limit(self, jobs, on_step=None):  # type: ignore[no-untyped-def]
+        sizes.append(len(jobs))
+        if len(jobs) > 1:  # what a GPU with room for one artwork does
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_run(self, jobs, on_step)
+
+    monkeypatch.setattr(VqganClip, "run", run_with_memory_limit)
+    report = generate_artworks(
+        engine, blobs, models, SETTINGS, torch.device("cpu"), batch_size=3, progress=False
+    )
+    assert sizes == [3, 1, 2, 1, 1]
+    assert report.batch_sizes == [1, 1, 1] and all(o.ok for o in report.outcomes)

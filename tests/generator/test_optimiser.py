@@ -140,3 +140,24 @@ def test_cuda_batch_matches_sequential_and_bf16_is_close(tiny_models) -> None:
     assert fast.autocast_dtype is torch.bfloat16
     first, _ = _run(fast, jobs)
     assert torch.allclose(first[0].losses, batch[0].losses, rtol=0.02)
+
+
+@pytest.mark.gpu
+def test_cuda_loop_does_not_synchronise_with_the_host(tiny_models) -> None:
+    import warnings
+
+    generator = VqganClip(*tiny_models, "cuda", GenerationSettings(**SMALL))
+    jobs = _jobs()
+    generator.run(jobs[:1])  # warm-up: kernels, cuBLAS handles, text embeddings
+    seen: list[StepFrames] = []
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            generator.run(jobs, on_step=seen.append)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message).lower()]
+    assert syncs == [], syncs[:3]
+    assert len(seen) == SMALL["steps"]
