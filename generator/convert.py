@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -46,13 +47,24 @@ class PickleRefused(ConversionError):
 
 
 def read_torch_file(path: Path, *, allow_pickle: bool = False) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:  # UnpicklingError, or a mmap-incompatible legacy format
-        if not allow_pickle:
-            if isinstance(exc, (RuntimeError, EOFError)) and "zip" in str(exc).lower():
-                raise ConversionError(f"{path}: not a PyTorch checkpoint ({exc})") from exc
-            raise PickleRefused(path, f"{exc.__class__.__name__}: {str(exc)[:200]}") from exc
+    """`torch.load` with `weights_only=True` (memory-mapped when the format allows it).
+
+    Only a file whose pickle holds objects beyond tensors and containers needs more; that is
+    refused unless `allow_pickle`, because unpickling can run arbitrary code.
+    """
+    failure: Exception | None = None
+    for mmap in (True, False):  # legacy (pre-zip) files cannot be memory-mapped
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except pickle.UnpicklingError as exc:  # weights-only refused an object
+            failure = exc
+            break
+        except Exception as exc:
+            failure = exc
+    if not isinstance(failure, pickle.UnpicklingError):
+        raise ConversionError(f"{path}: cannot be read as a PyTorch checkpoint ({failure})")
+    if not allow_pickle:
+        raise PickleRefused(path, str(failure).splitlines()[0][:200])
     return torch.load(path, map_location="cpu", weights_only=False)
 
 

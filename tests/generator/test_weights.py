@@ -94,6 +94,20 @@ class _Custom:
     pass
 
 
+def test_legacy_format_converts_and_garbage_is_named(tmp_path: Path) -> None:
+    config = tiny_vqgan_config()
+    model = random_vqgan(config)
+    ckpt = tmp_path / "legacy.ckpt"
+    save_lightning_checkpoint(model, config, ckpt)
+    state = torch.load(ckpt, weights_only=True)
+    torch.save(state, ckpt, _use_new_zipfile_serialization=False)  # pre-1.6 format
+    assert load_vqgan_file(convert_vqgan(ckpt, ckpt.with_suffix(".yaml"), tmp_path / "a"))
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"<html>not found</html>")
+    with pytest.raises(ConversionError, match=r"garbage\.ckpt: cannot be read"):
+        convert_vqgan(garbage, ckpt.with_suffix(".yaml"), tmp_path / "b")
+
+
 def test_clip_state_dict_and_torchscript_convert_and_load(tmp_path: Path) -> None:
     model = random_clip(TINY_CLIP_ARCH, seed=4)
     path = tmp_path / "tiny.pt"
