@@ -73,9 +73,12 @@ def guarded_pool_classes(*, allow_private: bool) -> dict[str, Any]:
     """urllib3 pool classes whose connections only reach allowed addresses."""
 
     class _Guard:
+        _dns_host: str  # both provided by urllib3's HTTPConnection
+        port: int
+
         def _new_conn(self) -> socket.socket:
-            host = self._dns_host  # type: ignore[attr-defined]
-            checked_ip = resolve_allowed(host, self.port, allow_private=allow_private)  # type: ignore[attr-defined]
+            host = self._dns_host
+            checked_ip = resolve_allowed(host, self.port, allow_private=allow_private)
             self._dns_host = checked_ip
             try:
                 return super()._new_conn()  # type: ignore[misc]

@@ -40,8 +40,8 @@ def listings_missing_images(
         )
         if not retry_refused:
             query = query.where(Listing.image_error.is_(None))  # type: ignore[union-attr]
-        rows = session.exec(query.order_by(Listing.id).limit(limit)).all()
-    return [(int(row[0]), str(row[1])) for row in rows]
+        rows = session.exec(query.order_by(Listing.id).limit(limit)).all()  # type: ignore[arg-type]
+    return [(int(str(row[0])), str(row[1])) for row in rows]
 
 
 def fetch_listing_images(

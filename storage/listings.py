@@ -63,7 +63,7 @@ def upsert_listing(session: Session, fields: dict[str, Any]) -> tuple[Listing, U
 
 def _observe_ask(session: Session, listing: Listing) -> None:
     session.add(
-        PriceObservation(
+        PriceObservation(  # type: ignore[call-arg]
             listing=listing,  # listing_id is filled at flush, even for a new listing
             kind=PriceKind.ASK.value,
             price=listing.price,
@@ -88,12 +88,12 @@ def upsert_listings(
     """
     keys = [(row["marketplace"], row["item_id"]) for row in rows]
     if len(set(keys)) != len(keys):
-        results = []
+        one_by_one = []
         for row in rows:
             listing, outcome = upsert_listing(session, row)
             session.flush()
-            results.append((int(listing.id or 0), outcome))
-        return results
+            one_by_one.append((int(listing.id or 0), outcome))
+        return one_by_one
     stored: dict[tuple[str, str], Listing] = {}
     by_marketplace: dict[str, list[str]] = {}
     for marketplace, item_id in keys:
@@ -138,7 +138,7 @@ def upsert_listings(
     if fresh:
         session.flush()  # pending ORM updates first, then the batched INSERT
         inserted = session.execute(
-            insert(Listing).returning(Listing.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
+            insert(Listing).returning(Listing.id, sort_by_parameter_order=True),  # type: ignore[call-overload]
             [values for _, values in fresh],
         ).all()
         for (index, values), (listing_id,) in zip(fresh, inserted, strict=True):

@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -109,7 +110,7 @@ def build_sources(
             raise ConfigurationError(
                 "no OpenSea collection: pass --collection or set BOT_OPENSEA_COLLECTIONS"
             )
-        common = {
+        common: dict[str, Any] = {
             "api_key": _secret(settings.opensea_api_key),
             "base_url": settings.opensea_api_url or BASE_URL,
             "page_size": min(page_size, 100),
