@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         "BOT_IPFS_API_URL and send its addresses as origins, so the service can fetch it.",
     )
     ipfs_gateways: str = Field(
-        "https://ipfs.io/ipfs/,https://cloudflare-ipfs.com/ipfs/",
+        "https://ipfs.io/ipfs/,https://dweb.link/ipfs/",
         description="Comma-separated gateways tried in order to fetch ipfs:// images.",
     )
 
