@@ -131,8 +131,9 @@ def _to_u8(image: torch.Tensor) -> np.ndarray:
 
 
 # --- (b) the product -----------------------------------------------------------------------
-def product_run(vqgan, perceptor, jobs, args, precision: str, workdir: Path) -> list[float]:
-    """Returns the step-0 loss of each artwork (same z and cutouts for every precision)."""
+def product_run(vqgan, perceptor, jobs, args, precision: str, workdir: Path) -> dict[str, Any]:
+    """Step-0 losses (same z and cutouts for every precision), the dtype the run kept after
+    the product's own bf16 check, and that check's measured loss difference."""
     settings = GenerationSettings(
         size=args.size, steps=args.steps, cutn=args.cutn, precision=precision
     )
@@ -150,7 +151,11 @@ def product_run(vqgan, perceptor, jobs, args, precision: str, workdir: Path) -> 
         generator.run(jobs, on_step=on_step)
     engine.dispose()
     first[0].wait()
-    return [float(x) for x in first[0].losses]
+    return {
+        "loss_step0": [round(float(x), 6) for x in first[0].losses],
+        "autocast": str(generator.autocast_dtype or "fp32").replace("torch.", ""),
+        "bf16_check_rel_diff": generator.bf16_check,
+    }
 
 
 def _seed_artworks(engine, jobs) -> None:
@@ -226,7 +231,7 @@ def main() -> None:
             for job in jobs:
                 reference_run(vqgan, perceptor, job, args, work)
 
-        step0: dict[str, list[float]] = {}
+        step0: dict[str, dict[str, Any]] = {}
 
         def product_all(precision: str) -> None:
             target = Path(tempfile.mkdtemp(dir=work))
@@ -251,12 +256,15 @@ def main() -> None:
         rows.append(_row("reference: batch 1, fp32, sync saves", times["reference"], args, 1))
         for precision in ("fp32", "bf16"):
             row = _row(f"nftbot: batch {len(jobs)}, {precision}", times[precision], args, len(jobs))
-            row["loss_step0"] = [round(x, 6) for x in step0[precision]]
+            row.update(step0[precision])
             rows.append(row)
         for row, name in zip(rows, runs, strict=True):
             if name in peaks:
                 row["peak_gib"] = round(peaks[name], 2)
-        worst = max(abs(b - a) / abs(a) for a, b in zip(step0["fp32"], step0["bf16"], strict=True))
+        worst = max(
+            abs(b - a) / abs(a)
+            for a, b in zip(step0["fp32"]["loss_step0"], step0["bf16"]["loss_step0"], strict=True)
+        )
 
     base = rows[0]["images_per_hour"]
     for row in rows:

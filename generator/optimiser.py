@@ -13,6 +13,7 @@ host asynchronously and handed to `on_step`, whose consumer (a background writer
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from generator.prompts import Prompt
 from generator.vqgan import VQGAN
 
 PRECISIONS = ("auto", "bf16", "fp32")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class GenerationSettings:
     lr: float = 0.1
     init_weight: float = 0.0
     precision: str = "auto"
+    # bf16 is kept only if, on the first batch, its loss is within this relative distance of
+    # the fp32 loss for the same z and cutouts; otherwise the run falls back to fp32.
+    bf16_tolerance: float = 0.01
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -130,6 +135,7 @@ class VqganClip:
         self._z_min = codebook.min(dim=0).values.view(1, -1, 1, 1)
         self._z_max = codebook.max(dim=0).values.view(1, -1, 1, 1)
         self._text_cache: dict[str, torch.Tensor] = {}
+        self.bf16_check: float | None = None  # measured relative loss difference, once
 
     # --- pieces -----------------------------------------------------------------------------
     def _autocast(self) -> AbstractContextManager[object]:
@@ -220,6 +226,8 @@ class VqganClip:
                 self.text_embedding(prompt.text)
         z = self.initial_z(jobs, rngs)
         z_orig = z.detach().clone()
+        if self.autocast_dtype is not None and self.bf16_check is None:
+            self._check_bf16(jobs, rngs, z, z_orig)
         z.requires_grad_(True)
         optimiser = torch.optim.Adam([z], lr=self.settings.lr)
         for iteration in range(self.settings.steps):
@@ -234,6 +242,42 @@ class VqganClip:
             with torch.no_grad():
                 z.copy_(torch.maximum(torch.minimum(z, self._z_max), self._z_min))
         return z.detach()
+
+    def _check_bf16(
+        self,
+        jobs: list[GenerationJob],
+        rngs: list[ArtworkRng],
+        z: torch.Tensor,
+        z_orig: torch.Tensor,
+    ) -> None:
+        """Once per generator, before the loop: compare the step-0 loss under autocast with
+        fp32 on identical cutouts; keep bf16 only within `bf16_tolerance` (else fp32)."""
+        states = [(rng.cpu.get_state(), rng.device.get_state()) for rng in rngs]
+
+        def rewind() -> None:  # the loop must start from the same random streams
+            for rng, (cpu_state, device_state) in zip(rngs, states, strict=True):
+                rng.cpu.set_state(cpu_state)
+                rng.device.set_state(device_state)
+
+        def loss_at_start() -> torch.Tensor:
+            rewind()
+            with torch.no_grad():
+                return self.losses(self.embed_cutouts(self.synth(z), rngs), jobs, z, z_orig)
+
+        low = loss_at_start()
+        dtype, self.autocast_dtype = self.autocast_dtype, None
+        exact = loss_at_start()
+        rewind()
+        difference = float(((low - exact).abs() / exact.abs().clamp_min(1e-6)).max())
+        self.bf16_check = difference
+        if difference <= self.settings.bf16_tolerance:
+            self.autocast_dtype = dtype
+        else:
+            log.warning(
+                "bf16 autocast moves the loss by %.2g (relative, above %.2g): using fp32",
+                difference,
+                self.settings.bf16_tolerance,
+            )
 
     def _to_host(
         self, iteration: int, jobs: list[GenerationJob], image: torch.Tensor, losses: torch.Tensor

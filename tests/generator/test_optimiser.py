@@ -108,6 +108,23 @@ def test_bf16_autocast_loss_stays_close_to_fp32(tiny_models) -> None:
     assert torch.allclose(fast[0].losses, exact[0].losses, rtol=0.02)
 
 
+def test_bf16_is_checked_once_and_dropped_when_the_loss_moves_too_much(tiny_models) -> None:
+    jobs = _jobs()[:2]
+    kept = VqganClip(*tiny_models, "cpu", GenerationSettings(**SMALL, precision="bf16"))
+    _run(kept, jobs)
+    assert kept.autocast_dtype is torch.bfloat16 and 0 < kept.bf16_check < 0.01
+    strict = GenerationSettings(**SMALL, precision="bf16", bf16_tolerance=0.0)
+    dropped = VqganClip(*tiny_models, "cpu", strict)
+    dropped_steps, _ = _run(dropped, jobs)
+    assert dropped.autocast_dtype is None
+    # The check rewinds the random streams: the fp32 fallback equals a plain fp32 run.
+    exact, _ = _run(
+        VqganClip(*tiny_models, "cpu", GenerationSettings(**SMALL, precision="fp32")), jobs
+    )
+    for a, b in zip(dropped_steps, exact, strict=True):
+        assert torch.equal(a.losses, b.losses) and torch.equal(a.pixels, b.pixels)
+
+
 def test_auto_precision_is_fp32_on_cpu(tiny_models) -> None:
     assert VqganClip(*tiny_models, "cpu", GenerationSettings(**SMALL)).autocast_dtype is None
 
