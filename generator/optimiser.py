@@ -227,7 +227,8 @@ class VqganClip:
         z = self.initial_z(jobs, rngs)
         z_orig = z.detach().clone()
         if self.autocast_dtype is not None and self.bf16_check is None:
-            self._check_bf16(jobs, rngs, z, z_orig)
+            # One artwork is enough to judge the model at this size, and costs 1/B of a batch.
+            self._check_bf16(jobs[:1], rngs[:1], z[:1], z_orig[:1])
         z.requires_grad_(True)
         optimiser = torch.optim.Adam([z], lr=self.settings.lr)
         for iteration in range(self.settings.steps):

@@ -62,6 +62,12 @@ def generate(
     cut_method: str = typer.Option("pooled", "--cut-method", help="pooled or random."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 on CUDA), bf16, fp32."),
     seed: int | None = typer.Option(None, "--seed", help="One seed for all (default per id)."),
+    extra_prompt: str | None = typer.Option(
+        None,
+        "--extra-prompt",
+        help="Added to every artwork's category prompt: 'text:weight:stop|...', "
+        "negative weights push away, e.g. 'blurry:-0.5|watermark:-0.3'.",
+    ),
     lr: float = typer.Option(0.1, "--lr", help="Adam learning rate."),
     init_weight: float = typer.Option(0.0, "--init-weight", help="Pull towards the init image."),
 ) -> None:
@@ -70,6 +76,7 @@ def generate(
     from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
+    from generator.prompts import parse_prompts
     from generator.weights import MissingWeights
 
     context: AppContext = ctx.obj
@@ -88,6 +95,7 @@ def generate(
             lr=lr,
             init_weight=init_weight,
         )
+        extra_prompts = parse_prompts(extra_prompt) if extra_prompt else []
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -117,6 +125,7 @@ def generate(
         artwork_ids=artwork or None,
         batch_size=batch or settings.generator_batch,
         seed=seed,
+        extra_prompts=extra_prompts,
         on_frame_saved=frame_hook(context),
     )
     table = Table(title="generate")

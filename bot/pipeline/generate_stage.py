@@ -108,7 +108,11 @@ def select_prepared(engine: Engine, artwork_ids: Sequence[int] | None) -> list[i
 
 
 def _job_for(
-    engine: Engine, blobs: BlobStore, artwork_id: int, seed: int | None
+    engine: Engine,
+    blobs: BlobStore,
+    artwork_id: int,
+    seed: int | None,
+    extra_prompts: Sequence[Prompt] = (),
 ) -> GenerationJob | GenerateOutcome:
     """A job, or the reason this artwork cannot run (recorded as a failure when it is bad)."""
     with session_scope(engine) as session:
@@ -136,7 +140,7 @@ def _job_for(
             return GenerateOutcome(artwork_id, False, reason)
         return GenerationJob(
             key=artwork_id,
-            prompts=[Prompt(artwork.category)],
+            prompts=[Prompt(artwork.category), *extra_prompts],
             seed=default_seed(artwork_id) if seed is None else seed,
             init_image=image,
         )
@@ -152,6 +156,7 @@ def generate_artworks(
     artwork_ids: Sequence[int] | None = None,
     batch_size: int | None = None,
     seed: int | None = None,
+    extra_prompts: Sequence[Prompt] = (),
     on_frame_saved: FrameHook | None = None,
     progress: bool = True,
 ) -> GenerateReport:
@@ -164,7 +169,7 @@ def generate_artworks(
     ]
     jobs: list[GenerationJob] = []
     for artwork_id in ids:
-        job = _job_for(engine, blobs, artwork_id, seed)
+        job = _job_for(engine, blobs, artwork_id, seed, extra_prompts)
         if isinstance(job, GenerateOutcome):
             report.outcomes.append(job)
         else:

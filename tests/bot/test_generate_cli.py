@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.app import app
@@ -19,6 +20,7 @@ from generator.tiny import (
 from storage.blobstore import BlobStore
 from storage.db import make_engine, session_scope
 from storage.models import Artwork, Listing
+from storage.models.frame import Frame
 
 runner = CliRunner()
 
@@ -57,13 +59,22 @@ def test_prepare_then_generate_with_smoke_test_models(
     assert "bot models download vqgan_wikiart_16384" in refused.output
     monkeypatch.setenv("BOT_ALLOW_SMOKE_TEST_MODELS", "true")
     result = runner.invoke(
-        app, ["generate", "--steps", "2", "--cutn", "2", "--batch", "2", "--device", "cpu"]
+        app,
+        [
+            "generate",
+            *("--steps", "2", "--cutn", "2", "--batch", "2", "--device", "cpu"),
+            *("--extra-prompt", "blurry:-0.5"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "UNTRAINED" in result.output
     assert "4 frames written, batches [2]" in result.output
     status = runner.invoke(app, ["status", "--json"])
     assert '"generated": 2' in status.output
+    engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}")
+    with session_scope(engine) as session:
+        prompts = {frame.prompt for frame in session.exec(select(Frame)).all()}
+    assert prompts == {"Series 0|blurry:-0.5", "Series 1|blurry:-0.5"}
 
 
 def test_generate_rejects_other_states_and_bad_devices(data_dir: Path) -> None:
