@@ -19,7 +19,7 @@ from generator.images import NotAStillImage, decode_still_image, encode_png, squ
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
-from storage.models import Artwork, ArtworkState, Listing
+from storage.models import PIPELINE_ORDER, Artwork, ArtworkState, Listing
 
 
 class PrepareError(ValueError):
@@ -75,9 +75,9 @@ def prepare_one(
 ) -> PrepareOutcome:
     artwork_id = artwork.id or 0
     if artwork.state != ArtworkState.CANDIDATE.value:
-        return PrepareOutcome(
-            artwork_id, False, f"artwork {artwork_id} is {artwork.state}, skipped"
-        )
+        done = artwork.state in {state.value for state in PIPELINE_ORDER[1:]}
+        detail = f"artwork {artwork_id} is {artwork.state}" + (" already" if done else "")
+        return PrepareOutcome(artwork_id, done, detail)  # nothing new to do: idempotent
     listing = session.get(Listing, artwork.listing_id)
     try:
         if listing is None:

@@ -95,6 +95,9 @@ def test_prepare_makes_square_init_images_and_fails_bad_ones_clearly(store) -> N
         assert "QmNoLocalCopy" in failed.error
     # Idempotent: nothing is left to prepare, nothing changes.
     assert prepare_artworks(engine, blobs, size=32) == []
+    again = prepare_artworks(engine, blobs, size=32, artwork_ids=[good, no_image, 999])
+    assert [(o.artwork_id, o.ok) for o in again] == [(999, False), (good, True), (no_image, False)]
+    assert "prepared already" in again[1].detail and "is failed" in again[2].detail
 
 
 def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: Path) -> None:
