@@ -1,13 +1,18 @@
 """`make demo`: the main job on the embedded defaults, end to end on the bundled sample.
 
 Runs the real CLI commands in-process, in order, on a data dir of its own
-(`<data_dir>/demo`), so it never mixes with a user's real database. Stages that are not built
-yet are named plainly instead of being skipped silently.
+(`<data_dir>/demo`, recreated each time), always in dry-run: nothing leaves the machine. The
+marketplace requests are signed with a throw-away demo wallet and written to the outbox.
+
+Generation needs the VQGAN and CLIP weights. Without them the demo stops after preparing the
+init images and says how to get them; with `BOT_ALLOW_SMOKE_TEST_MODELS=true` it runs the
+rest of the pipeline on tiny untrained models and says loudly that their images are noise.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 from collections.abc import Callable
@@ -17,69 +22,133 @@ from pathlib import Path
 from rich.rule import Rule
 
 from bot.cli.output import console
+from bot.settings import Settings
+
+DEMO_TOP = 8
 
 
 @dataclass(frozen=True)
 class Step:
     title: str
-    args: list[str] | None = None  # a `bot` command line, or None for a Python action
-    action: Callable[[Path], None] | None = None
-    not_built: str | None = None  # why this stage cannot run yet
+    args: list[str] | None = None  # a `bot` command line
+    action: Callable[[], None] | None = None  # or a Python action
 
 
-def _steps(demo_dir: Path) -> list[Step]:
-    from bot.sample import SAMPLE_CSV
+@dataclass(frozen=True)
+class GeneratorPlan:
+    """How the demo can generate: real weights, smoke-test models, or not at all."""
+
+    weights_dir: Path
+    args: list[str] | None  # extra `bot generate` arguments; None = cannot generate
+    note: str
+
+
+def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
+    import torch
+
+    from generator.weights import WeightsStore
+
+    real_dir = settings.weights_dir or settings.data_dir / "models"
+    store = WeightsStore(real_dir)
+    names = (settings.generator_vqgan, settings.generator_clip)
+    if all(store.available(name) for name in names):
+        if torch.cuda.is_available():
+            return GeneratorPlan(real_dir, [], "real weights on the GPU: 512px, 20 steps")
+        return GeneratorPlan(
+            real_dir,
+            ["--size", "128", "--steps", "5", "--cutn", "8"],
+            "real weights on the CPU: 128px and 5 steps to keep the demo short",
+        )
+    missing = [name for name in names if not store.available(name)]
+    fetch = "; ".join(f"bot models download {name}" for name in missing)
+    if settings.allow_smoke_test_models:
+        return GeneratorPlan(
+            demo_dir / "models",
+            ["--size", "64", "--steps", "5", "--cutn", "4"],
+            f"weights missing ({', '.join(missing)}): SMOKE TEST with tiny UNTRAINED models",
+        )
+    return GeneratorPlan(
+        real_dir,
+        None,
+        f"the weights are missing ({', '.join(missing)} under {real_dir}). Fetch them with: "
+        f"{fetch}. To run the rest of the pipeline on tiny untrained models instead: "
+        "BOT_ALLOW_SMOKE_TEST_MODELS=true make demo",
+    )
+
+
+def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
+    from bot.sample import SAMPLE_CSV, build_sample_images
 
     images = demo_dir / "sample_images"
-    return [
-        Step("Draw the sample's images (generated here, nothing downloaded)", action=_draw),
+    import_args = ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)]
+
+    def draw() -> None:
+        written = build_sample_images(images)
+        console.print(f"{len(written)} images under {images}")
+
+    def wallet() -> None:
+        from marketplace.wallet import create_keystore
+
+        address = create_keystore(demo_dir / "wallet", os.environ["BOT_WALLET_PASSPHRASE"])
+        console.print(f"demo wallet {address} (dry-run only; a new key every demo)")
+
+    steps = [
+        Step("Draw the sample's images (generated here, nothing downloaded)", action=draw),
         Step("Create the database", ["init"]),
-        Step(
-            "Import the bundled sample CSV (two bad rows are reported and skipped)",
-            ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)],
-        ),
-        Step(
-            "Re-import: idempotent, nothing changes",
-            ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)],
-        ),
+        Step("Import the bundled sample CSV (two bad rows are reported and skipped)", import_args),
+        Step("Re-import: idempotent, nothing changes", import_args),
         Step(
             "Exploratory analysis of the stored listings", ["eda", "--out", str(demo_dir / "eda")]
         ),
         Step(
             "Curate candidates (still, not nsfw, trimmed per year, ranked)",
-            ["curate", "--top", "8"],
+            ["curate", "--top", str(DEMO_TOP)],
         ),
-        Step("Generate VQGAN+CLIP frames", not_built="the generator issue (5) has not landed"),
-        Step("Pin the chosen image and its metadata to IPFS", not_built="the IPFS issue (3)"),
-        Step("Lazy-mint and list on Rarible (dry run)", not_built="the marketplace issue (4)"),
+        Step(
+            "Prepare the init images (candidate → prepared)",
+            ["prepare", "--size", (plan.args or ["--size", "512"])[1]],
+        ),
+    ]
+    if plan.args is None:
+        not_run = ["generate, choose, pin, publish: " + plan.note]
+        return [*steps, Step("Artworks per state", ["status"])], not_run
+    steps += [
+        Step(f"Generate VQGAN+CLIP frames ({plan.note})", ["generate", *plan.args]),
+        Step("Choose each artwork's frame (lowest CLIP loss)", ["choose"]),
+        Step("Pin the chosen images and their metadata to IPFS (local blockstore)", ["pin"]),
+        Step("Create a wallet for the dry run", action=wallet),
+        Step("Lazy-mint and list on Rarible: dry run, signed requests to the outbox", ["publish"]),
+        Step("Sync bids and sales (dry run: nothing was sent, so none)", ["bids", "sync"]),
+        Step("Pins and their status", ["pins"]),
         Step("Artworks per state", ["status"]),
     ]
-
-
-def _draw(demo_dir: Path) -> None:
-    from bot.sample import build_sample_images
-
-    written = build_sample_images(demo_dir / "sample_images")
-    console.print(f"{len(written)} images under {demo_dir / 'sample_images'}")
+    return steps, []
 
 
 def run_demo(base_data_dir: Path) -> int:
     from bot.cli.app import app
+    from bot.settings import load_settings
 
+    settings = load_settings()
     demo_dir = base_data_dir / "demo"
     if demo_dir.exists():
         shutil.rmtree(demo_dir)  # every demo starts from scratch, so it always shows the same
     demo_dir.mkdir(parents=True)
-    os.environ["BOT_DATA_DIR"] = str(demo_dir)
-    missing: list[str] = []
-    for number, step in enumerate(_steps(demo_dir), start=1):
+    plan = plan_generation(settings, demo_dir)
+    os.environ.update(
+        {
+            "BOT_DATA_DIR": str(demo_dir),
+            "BOT_MARKETPLACE_MODE": "dry-run",  # whatever the user's settings say
+            "BOT_IPFS_PINNER": "local",
+            "BOT_WALLET_PASSPHRASE": secrets.token_urlsafe(24),
+            "BOT_WEIGHTS_DIR": str(plan.weights_dir),
+        }
+    )
+    steps, not_run = _steps(demo_dir, plan)
+    for number, step in enumerate(steps, start=1):
         console.print(Rule(f"[bold]{number}. {step.title}"))
-        if step.not_built:
-            console.print(f"[yellow]not built yet:[/yellow] {step.not_built}")
-            missing.append(step.title)
-            continue
         if step.action:
-            step.action(demo_dir)
+            step.action()
             continue
         assert step.args is not None
         console.print(f"[dim]$ bot {' '.join(step.args)}[/dim]")
@@ -90,9 +159,12 @@ def run_demo(base_data_dir: Path) -> int:
                 console.print(f"[red]step failed with exit code {exc.code}[/red]")
                 return int(exc.code)
     console.print(Rule("[bold]demo finished"))
-    console.print(f"data: {demo_dir}  report: {demo_dir / 'eda' / 'report.html'}")
-    if missing:
-        console.print("[yellow]Stages not built yet:[/yellow] " + "; ".join(missing))
+    console.print(f"data: {demo_dir}")
+    console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")
+    if not not_run:
+        console.print(f"signed marketplace requests (dry run): {demo_dir / 'outbox'}")
+    for line in not_run:
+        console.print(f"[yellow]Not run:[/yellow] {line}")
     return 0
 
 

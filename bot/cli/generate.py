@@ -9,6 +9,7 @@ from rich.table import Table
 
 from bot.cli.output import console, err_console
 from bot.context import AppContext
+from bot.pinning import frame_pin_hook
 
 
 def register(app: typer.Typer) -> None:
@@ -126,7 +127,7 @@ def generate(
         batch_size=batch or settings.generator_batch,
         seed=seed,
         extra_prompts=extra_prompts,
-        on_frame_saved=frame_hook(context),
+        on_frame_saved=frame_pin_hook(context),
     )
     table = Table(title="generate")
     table.add_column("artwork", justify="right")
@@ -145,9 +146,3 @@ def generate(
         err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
     if any(not o.ok for o in report.outcomes):
         raise typer.Exit(1)
-
-
-def frame_hook(context: AppContext):  # type: ignore[no-untyped-def]
-    """Called after each frame row is committed. The IPFS issue plugs frame pinning in here
-    (`bot.pipeline.frame_pins.make_frame_pin_hook`, behind `ipfs_pin_frames`)."""
-    return None

@@ -9,33 +9,13 @@ import typer
 
 from bot.cli.output import console, err_console
 from bot.context import AppContext
-from bot.settings import Settings
-from storage.ipfs.pinner import Pinner
+from bot.pinning import ipfs_dir, pinner_from_settings
 
 ipfs_app = typer.Typer(help="IPFS: compute CIDs, push the local pin backlog.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(ipfs_app, name="ipfs")
-
-
-def ipfs_dir(settings: Settings) -> Path:
-    return settings.data_dir / "ipfs"
-
-
-def pinner_from_settings(settings: Settings, kind: str | None = None) -> Pinner:
-    """The configured pinner (or `kind`), built from settings."""
-    from storage.ipfs.factory import make_pinner
-
-    token = settings.pinning_service_token
-    return make_pinner(
-        kind or settings.ipfs_pinner.value,
-        ipfs_dir=ipfs_dir(settings),
-        api_url=settings.ipfs_api_url,
-        service_url=settings.pinning_service_url,
-        service_token=token.get_secret_value() if token else None,
-        provide_via_kubo=settings.ipfs_provide_via_kubo,
-    )
 
 
 @ipfs_app.command("cid")

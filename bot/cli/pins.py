@@ -7,9 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from bot.cli.ipfs import pinner_from_settings
 from bot.cli.output import console, err_console
 from bot.context import AppContext
+from bot.pinning import pinner_from_settings
 from storage.ipfs.pinner import Pinner
 
 

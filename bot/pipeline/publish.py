@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.context import AppContext
+from bot.pinning import unpin_frames_hook
 from marketplace.eip712 import Signer
 from marketplace.market import Market, open_market
 from marketplace.networks import Network, network_for_mode
@@ -83,7 +84,7 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
         raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
     load_all_models()
     signer = unlock(settings.data_dir / "wallet", secret)
-    return Publisher(
+    publisher = Publisher(
         engine=context.engine,
         mode=settings.marketplace_mode.value,
         network=marketplace_network(context),
@@ -94,6 +95,10 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
         price_eth=settings.listing_price_eth,
         duration_s=settings.listing_duration_days * 86400,
     )
+    unpin_frames = unpin_frames_hook(context)
+    if unpin_frames is not None:  # BOT_IPFS_PIN_FRAMES: frames not chosen are let go
+        publisher.on_listed_hooks.append(unpin_frames)
+    return publisher
 
 
 def _ids(
