@@ -38,6 +38,13 @@ def create_artwork(
 
 
 def record_failure(session: Session, artwork: Artwork, stage: ArtworkState, error: str) -> None:
+    """Record that `stage` failed. An artwork already failed keeps its first failed stage
+    and gets the new error and one more attempt, without another event."""
+    if artwork.state == ArtworkState.FAILED.value:
+        artwork.error = error[:4000]
+        artwork.attempts += 1
+        session.add(artwork)
+        return
     before = artwork.state
     artwork.fail(stage, error)
     _record_event(session, artwork, before, artwork.reason)

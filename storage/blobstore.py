@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from storage.files import write_atomically
+
 _CHUNK = 1 << 20
 
 
@@ -45,7 +47,7 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_for(digest)
         if not target.is_file():
-            self._write_atomically(target, lambda handle: handle.write(data))
+            write_atomically(target, [data])
         return BlobRef(digest, len(data), target)
 
     def put_stream(self, stream: BinaryIO) -> BlobRef:
@@ -94,17 +96,3 @@ class BlobStore:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.path_for(sha256), destination)
         return destination
-
-    def _write_atomically(self, target: Path, write) -> None:  # type: ignore[no-untyped-def]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-            raise

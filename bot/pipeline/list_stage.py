@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.pipeline.publish import Publisher
+from bot.pipeline.publish import Publisher, current_state, fail_stage
 from marketplace.client import RaribleError
 from marketplace.minting import IntentBusy, live_mint_intent
 from marketplace.orders import (
@@ -22,7 +22,7 @@ from marketplace.orders import (
     prepare_sell_order,
     submit_order,
 )
-from storage.artworks import record_failure, transition
+from storage.artworks import transition
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
 from storage.models.market import IntentStatus
@@ -39,25 +39,6 @@ def on_listed(publisher: Publisher, artwork_id: int) -> None:
             hook(artwork_id)
         except Exception:
             log.exception("artwork %s: on_listed hook %r failed", artwork_id, hook)
-
-
-def _current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
-    with session_scope(publisher.engine) as session:
-        artwork = session.get(Artwork, artwork_id)
-        return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
-
-
-def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
-    log.warning("artwork %s: listing failed: %s", artwork_id, error)
-    with session_scope(publisher.engine) as session:
-        artwork = session.get(Artwork, artwork_id)
-        if artwork is not None and artwork.state != ArtworkState.FAILED.value:
-            record_failure(session, artwork, STAGE, error)
-        elif artwork is not None:
-            artwork.error = error[:4000]
-            artwork.attempts += 1
-            session.add(artwork)
-    return ArtworkState.FAILED
 
 
 def _finish(publisher: Publisher, artwork_id: int, reason: str) -> ArtworkState:
@@ -102,11 +83,11 @@ def advance_listing(publisher: Publisher, artwork_id: int) -> ArtworkState:
         row = submit_order(publisher.engine, order_id, publisher.market)
     except IntentBusy as exc:  # another publisher is on it: not a failure of this artwork
         log.info("artwork %s: %s", artwork_id, exc)
-        return _current_state(publisher, artwork_id)
+        return current_state(publisher, artwork_id)
     except (RaribleError, OrderError) as exc:
-        return _fail(publisher, artwork_id, str(exc))
+        return fail_stage(publisher, artwork_id, STAGE, str(exc))
     if row.status != IntentStatus.DONE.value:
-        return _fail(publisher, artwork_id, f"order {row.order_hash} is {row.status}")
+        return fail_stage(publisher, artwork_id, STAGE, f"order {row.order_hash} is {row.status}")
     return _finish(publisher, artwork_id, f"sell order {row.remote_id} at {row.price} ETH")
 
 

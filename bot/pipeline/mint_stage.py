@@ -11,7 +11,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from bot.pipeline.publish import Publisher
+from bot.pipeline.publish import Publisher, current_state, fail_stage
 from marketplace.client import RaribleError
 from marketplace.minting import (
     IntentBusy,
@@ -21,7 +21,7 @@ from marketplace.minting import (
     submit_mint,
 )
 from marketplace.token_ids import TokenIdError
-from storage.artworks import record_failure, transition
+from storage.artworks import transition
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
 from storage.models.market import IntentStatus
@@ -49,25 +49,6 @@ def metadata_uri(session: Session, artwork_id: int) -> str:
     if pin is None:
         raise MissingMetadata(f"artwork {artwork_id} has no pinned metadata to mint")
     return f"ipfs://{pin.cid}"
-
-
-def _current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
-    with session_scope(publisher.engine) as session:
-        artwork = session.get(Artwork, artwork_id)
-        return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
-
-
-def _fail(publisher: Publisher, artwork_id: int, error: str) -> ArtworkState:
-    log.warning("artwork %s: mint failed: %s", artwork_id, error)
-    with session_scope(publisher.engine) as session:
-        artwork = session.get(Artwork, artwork_id)
-        if artwork is not None and artwork.state != ArtworkState.FAILED.value:
-            record_failure(session, artwork, STAGE, error)
-        elif artwork is not None:
-            artwork.error = error[:4000]
-            artwork.attempts += 1
-            session.add(artwork)
-    return ArtworkState.FAILED
 
 
 def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
@@ -99,11 +80,13 @@ def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
         intent = submit_mint(publisher.engine, intent_id, publisher.market)
     except IntentBusy as exc:  # another publisher is on it: not a failure of this artwork
         log.info("artwork %s: %s", artwork_id, exc)
-        return _current_state(publisher, artwork_id)
+        return current_state(publisher, artwork_id)
     except (RaribleError, MintError, TokenIdError) as exc:
-        return _fail(publisher, artwork_id, str(exc))
+        return fail_stage(publisher, artwork_id, STAGE, str(exc))
     if intent.status != IntentStatus.DONE.value:
-        return _fail(publisher, artwork_id, f"mint intent {intent_id} is {intent.status}")
+        return fail_stage(
+            publisher, artwork_id, STAGE, f"mint intent {intent_id} is {intent.status}"
+        )
     with session_scope(publisher.engine) as session:
         artwork = session.get(Artwork, artwork_id)
         assert artwork is not None

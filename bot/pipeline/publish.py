@@ -120,6 +120,24 @@ def _ids(
     ]
 
 
+def current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
+
+
+def fail_stage(
+    publisher: Publisher, artwork_id: int, stage: ArtworkState, error: str
+) -> ArtworkState:
+    """Record a failure of `stage` on the artwork (the next run reconciles and retries)."""
+    log.warning("artwork %s: %s failed: %s", artwork_id, stage.value, error)
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        if artwork is not None:
+            record_failure(session, artwork, stage, error)
+    return ArtworkState.FAILED
+
+
 def publish_one(publisher: Publisher, artwork_id: int) -> str:
     """Mint and list one artwork as far as it goes now; returns its state (or the failure)."""
     from bot.pipeline.list_stage import advance_listing

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.files import write_atomically
 from storage.ipfs.cid import DAG_PB, RAW, Cid, b32encode
 from storage.ipfs.dagpb import MalformedBlock, decode_node, decode_unixfs
 from storage.ipfs.pinner import ContentNotFound, IpfsError, PinOutcome
@@ -59,19 +60,7 @@ class LocalBlockstore:
         target = self._block_path(cid)
         if target.is_file():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for part in parts:
-                    handle.write(part)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-            raise
+        write_atomically(target, parts)
 
     def get_block(self, cid: Cid) -> bytes:
         path = self._block_path(cid)
