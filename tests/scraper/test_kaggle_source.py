@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from scraper.kaggle import KaggleCsvSource
@@ -34,11 +35,8 @@ def test_kaggle_rows_page_through_the_runner(tmp_path: Path, engine) -> None:
     assert (cursor.source, cursor.collection, cursor.passes_completed) == ("kaggle", "nft_art", 1)
 
 
+@pytest.mark.skipif(not DATASET_CSV.is_file(), reason="the seed's dataset is not beside the repo")
 def test_the_real_dataset_if_present(engine) -> None:
-    import pytest
-
-    if not DATASET_CSV.is_file():
-        pytest.skip("shared dataset not present")
     summary = run_source(engine, KaggleCsvSource(DATASET_CSV, page_size=1000), max_items=1500)
     assert summary.new + summary.failed + summary.unchanged == 1500
     assert summary.status == "stopped"
