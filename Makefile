@@ -31,10 +31,12 @@ test-deps: dev-venv
 
 test: test-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy bot generator marketplace scraper storage
 	$(PY) -m pytest -q
 
 lint: dev-venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy bot generator marketplace scraper storage
 	$(VENV)/bin/ruff format --check .
 
 bench: dev-venv
