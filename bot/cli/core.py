@@ -56,7 +56,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
 
 
 def doctor(ctx: typer.Context) -> None:
-    """Check configuration, database, disk and GPU. The exit code is the number of failures."""
+    """Check config, database, disk, GPU, generator libraries and wallet; exit code = failures."""
     context: AppContext = ctx.obj
     results = run_checks(context)
     table = Table(title="bot doctor")
