@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session
 
 from storage.blobstore import BlobStore
-from storage.listings import UpsertOutcome, upsert_listing
+from storage.listings import UpsertOutcome, upsert_listings
 
 REQUIRED_COLUMNS = (
     "title", "name", "creator", "art_series", "price", "symbol", "type", "likes", "nsfw",
@@ -113,7 +113,8 @@ def import_kaggle_csv(
             report.with_image += 1
         else:
             report.missing_image += 1
-        _, outcome = upsert_listing(session, fields)
+    # Rows are unique by item id (duplicates were merged while reading): one batched upsert.
+    for _, outcome in upsert_listings(session, report.read.rows):
         if outcome is UpsertOutcome.NEW:
             report.new += 1
         elif outcome is UpsertOutcome.UPDATED:

@@ -43,22 +43,27 @@ def upsert_listing(session: Session, fields: dict[str, Any]) -> tuple[Listing, U
         if listing.price is not None:
             _observe_ask(session, listing)
         return listing, UpsertOutcome.NEW
-    changed = False
-    price_changed = False
-    for name, value in fields.items():
-        if name in _NOT_COMPARED:
-            continue
-        if getattr(existing, name) != value:
-            setattr(existing, name, value)
-            changed = True
-            price_changed = price_changed or name in _PRICE_FIELDS
+    changed = _apply_changes(existing, fields, utcnow())
     if not changed:
         return existing, UpsertOutcome.UNCHANGED
-    existing.updated_at = utcnow()
     session.add(existing)
-    if price_changed:
+    if any(name in _PRICE_FIELDS for name in changed):
         _observe_ask(session, existing)
     return existing, UpsertOutcome.UPDATED
+
+
+def _apply_changes(existing: Listing, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Write the values that differ onto `existing`; returns them (empty: nothing changed)."""
+    changed = {
+        name: value
+        for name, value in fields.items()
+        if name not in _NOT_COMPARED and getattr(existing, name) != value
+    }
+    for name, value in changed.items():
+        setattr(existing, name, value)
+    if changed:
+        existing.updated_at = now
+    return changed
 
 
 def _observe_ask(session: Session, listing: Listing) -> None:
@@ -118,17 +123,10 @@ def upsert_listings(
         if existing is None:
             fresh.append((index, _with_defaults(row, now)))
             continue
-        changed = {
-            name: value
-            for name, value in row.items()
-            if name not in _NOT_COMPARED and getattr(existing, name) != value
-        }
+        changed = _apply_changes(existing, row, now)
         if not changed:
             results[index] = (int(existing.id or 0), UpsertOutcome.UNCHANGED)
             continue
-        for name, value in changed.items():
-            setattr(existing, name, value)
-        existing.updated_at = now
         session.add(existing)
         if any(name in _PRICE_FIELDS for name in changed):
             current = {name: getattr(existing, name) for name in _ASK_COLUMNS}
