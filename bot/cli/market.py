@@ -84,10 +84,8 @@ def bids_sync(ctx: typer.Context) -> None:
     from bot.pipeline.sold_stage import sync_market
     from marketplace.client import RaribleError
     from marketplace.wallet import WalletError, keystore_info
-    from storage.models import load_all_models
 
     context: AppContext = ctx.obj
-    load_all_models()
     try:
         result = sync_market(
             context.engine,

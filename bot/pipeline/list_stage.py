@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.pipeline.publish import Publisher, current_state, fail_stage
+from bot.pipeline.publish import Publisher, current_state, fail_stage, stage_is_due
 from marketplace.client import RaribleError
 from marketplace.minting import IntentBusy, live_mint_intent
 from marketplace.orders import (
@@ -57,10 +57,8 @@ def advance_listing(publisher: Publisher, artwork_id: int) -> ArtworkState:
             artwork = session.get(Artwork, artwork_id)
             if artwork is None:
                 raise OrderError(f"artwork {artwork_id} does not exist")
-            state = ArtworkState(artwork.state)
-            retrying = state is ArtworkState.FAILED and artwork.failed_stage == STAGE.value
-            if state not in (ArtworkState.MINTED, ArtworkState.LISTING) and not retrying:
-                return state
+            if not stage_is_due(artwork, (ArtworkState.MINTED, ArtworkState.LISTING), STAGE):
+                return ArtworkState(artwork.state)
             mint = live_mint_intent(session, artwork_id, publisher.mode)
             if mint is None or mint.status != IntentStatus.DONE.value:
                 raise OrderError(f"artwork {artwork_id} has no finished mint in {publisher.mode}")

@@ -11,7 +11,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from bot.pipeline.publish import Publisher, current_state, fail_stage
+from bot.pipeline.publish import Publisher, current_state, fail_stage, stage_is_due
 from marketplace.client import RaribleError
 from marketplace.minting import (
     IntentBusy,
@@ -58,10 +58,9 @@ def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
             artwork = session.get(Artwork, artwork_id)
             if artwork is None:
                 raise MintError(f"artwork {artwork_id} does not exist")
-            state = ArtworkState(artwork.state)
-            retrying = state is ArtworkState.FAILED and artwork.failed_stage == STAGE.value
-            if state not in (ArtworkState.PINNED, ArtworkState.MINTING) and not retrying:
-                return state  # not this stage's business (already minted, or not pinned yet)
+            # Not this stage's business when already minted, or not pinned yet.
+            if not stage_is_due(artwork, (ArtworkState.PINNED, ArtworkState.MINTING), STAGE):
+                return ArtworkState(artwork.state)
             intent = live_mint_intent(session, artwork_id, publisher.mode)
             if intent is None:
                 intent = prepare_mint(

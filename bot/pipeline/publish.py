@@ -24,7 +24,7 @@ from marketplace.networks import Network, network_for_mode
 from marketplace.wallet import WalletError, unlock
 from storage.artworks import record_failure
 from storage.db import session_scope
-from storage.models import Artwork, ArtworkState, load_all_models
+from storage.models import Artwork, ArtworkState
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,6 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
     )
     if not secret:
         raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
-    load_all_models()
     signer = unlock(settings.data_dir / "wallet", secret)
     publisher = Publisher(
         engine=context.engine,
@@ -118,6 +117,12 @@ def _ids(
         if artwork_id is not None
         and (state in wanted or (state == ArtworkState.FAILED.value and failed_stage in retry))
     ]
+
+
+def stage_is_due(artwork: Artwork, entry: tuple[ArtworkState, ...], stage: ArtworkState) -> bool:
+    """The artwork waits for this stage: in one of its entry states, or failed in it (retry)."""
+    state = ArtworkState(artwork.state)
+    return state in entry or (state is ArtworkState.FAILED and artwork.failed_stage == stage.value)
 
 
 def current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:

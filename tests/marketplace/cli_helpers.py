@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from bot.cli.app import app
 from marketplace.wallet import import_keystore
 from storage.db import make_engine
-from storage.models import load_all_models
 
 PASSPHRASE = "test passphrase 123"
 
@@ -26,7 +25,6 @@ def setup_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, 
 
 
 def engine_for(data_dir: Path) -> Engine:
-    load_all_models()
     return make_engine(f"sqlite:///{data_dir / 'bot.db'}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from storage.db import make_engine, session_scope
-from storage.models import Artwork, ArtworkState, Listing, load_all_models
+from storage.models import Artwork, ArtworkState, Listing
 from storage.models.pin import Pin, PinKind, PinStatus
 
 # The SDK tests' public key (rarible.md §8): never fund it.
@@ -18,7 +18,6 @@ CID_PREFIX = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52z"
 
 
 def new_engine(tmp_path: Path) -> Engine:
-    load_all_models()  # pins reference frames: every table must be known to the metadata
     return make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
 
 
@@ -42,3 +41,24 @@ def add_pinned_artwork(engine: Engine, n: int, *, state: ArtworkState = ArtworkS
             )
         )
         return artwork.id or 0
+
+
+def prepare_pinned_mint(  # type: ignore[no-untyped-def]
+    engine: Engine, network, signer, market, n: int, *, royalty_bps: int = 1000
+) -> tuple[int, int]:
+    """A pinned artwork and its signed testnet mint intent, not sent: (artwork id, intent id)."""
+    from marketplace.minting import prepare_mint
+
+    artwork_id = add_pinned_artwork(engine, n)
+    with session_scope(engine) as session:
+        intent = prepare_mint(
+            session,
+            artwork_id=artwork_id,
+            mode="testnet",
+            network=network,
+            signer=signer,
+            metadata_uri=f"ipfs://{CID_PREFIX}{n:04d}",
+            royalty_bps=royalty_bps,
+            market=market,
+        )
+        return artwork_id, intent.id or 0

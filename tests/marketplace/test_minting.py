@@ -15,7 +15,7 @@ from marketplace.orders import eth_to_wei, prepare_sell_order, submit_order
 from marketplace.wallet import Wallet
 from storage.db import session_scope
 from storage.models.market import IntentStatus, MarketOrder, MintIntent, TokenReservation
-from tests.marketplace.helpers import CID_PREFIX, add_pinned_artwork
+from tests.marketplace.helpers import CID_PREFIX, prepare_pinned_mint
 
 
 class SimulatedCrash(BaseException):
@@ -47,19 +47,7 @@ class CrashAfterSend(CrashBeforeSend):
 
 
 def _prepare(engine: Engine, network: Network, wallet: Wallet, client, n: int = 1) -> int:  # type: ignore[no-untyped-def]
-    artwork_id = add_pinned_artwork(engine, n)
-    with session_scope(engine) as session:
-        intent = prepare_mint(
-            session,
-            artwork_id=artwork_id,
-            mode="testnet",
-            network=network,
-            signer=wallet,
-            metadata_uri=f"ipfs://{CID_PREFIX}{n:04d}",
-            royalty_bps=1000,
-            market=client,
-        )
-        return intent.id or 0
+    return prepare_pinned_mint(engine, network, wallet, client, n)[1]
 
 
 def _status(engine: Engine, intent_id: int) -> str:

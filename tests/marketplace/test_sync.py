@@ -6,28 +6,16 @@ from decimal import Decimal
 
 from sqlmodel import select
 
-from marketplace.minting import prepare_mint, submit_mint
+from marketplace.minting import submit_mint
 from marketplace.sync import sync_bids, sync_sales
 from storage.db import session_scope
 from storage.models.market import Bid, Sale, SyncCursor
-from tests.marketplace.helpers import CID_PREFIX, add_pinned_artwork
+from tests.marketplace.helpers import prepare_pinned_mint
 from tests.marketplace.rarible_server import SEPOLIA_WETH
 
 
 def _publish(engine, network, wallet, client, n: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    artwork_id = add_pinned_artwork(engine, n)
-    with session_scope(engine) as session:
-        intent = prepare_mint(
-            session,
-            artwork_id=artwork_id,
-            mode="testnet",
-            network=network,
-            signer=wallet,
-            metadata_uri=f"ipfs://{CID_PREFIX}{n:04d}",
-            royalty_bps=0,
-            market=client,
-        )
-        intent_id = intent.id or 0
+    artwork_id, intent_id = prepare_pinned_mint(engine, network, wallet, client, n, royalty_bps=0)
     done = submit_mint(engine, intent_id, client)
     return artwork_id, int(done.token_id)
 
