@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -68,3 +69,23 @@ def counts_by_state(session: Session) -> dict[str, int]:
         select(Artwork.state, func.count(col(Artwork.id))).group_by(Artwork.state)
     ).all()
     return {state: int(count) for state, count in rows}
+
+
+def artwork_ids(
+    session: Session,
+    state: ArtworkState,
+    *,
+    only: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> list[int]:
+    """Ids of the artworks in `state` (or exactly `only`, whatever their state: the stage
+    decides), best curation rank first, unranked last."""
+    query = select(Artwork.id)
+    if only:
+        query = query.where(col(Artwork.id).in_(list(only)))
+    else:
+        query = query.where(Artwork.state == state.value)
+    query = query.order_by(col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id))
+    if limit:
+        query = query.limit(limit)
+    return [int(i) for i in session.exec(query).all() if i is not None]

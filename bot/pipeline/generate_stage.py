@@ -19,7 +19,6 @@ import torch
 from clip.model import CLIP
 from PIL import Image
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 from tqdm import tqdm
 
 from generator.batching import choose_batch_size
@@ -29,6 +28,7 @@ from generator.prompts import Prompt
 from generator.tiny import write_smoke_test_weights
 from generator.vqgan import VQGAN
 from generator.weights import MissingWeights, WeightsStore
+from storage.artworks import artwork_ids as artwork_ids_in
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
@@ -98,13 +98,7 @@ def default_seed(artwork_id: int) -> int:
 
 def select_prepared(engine: Engine, artwork_ids: Sequence[int] | None) -> list[int]:
     with session_scope(engine) as session:
-        query = select(Artwork.id)
-        if artwork_ids:
-            query = query.where(col(Artwork.id).in_(list(artwork_ids)))
-        else:
-            query = query.where(Artwork.state == ArtworkState.PREPARED.value)
-        query = query.order_by(col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id))
-        return [int(i) for i in session.exec(query).all() if i is not None]
+        return artwork_ids_in(session, ArtworkState.PREPARED, only=artwork_ids)
 
 
 def _job_for(

@@ -34,22 +34,13 @@ from storage.db import session_scope
 from storage.ipfs.pinner import IpfsError, Pinner, PinOutcome
 from storage.ipfs.records import find_pin, record_outcome, token_uri
 from storage.ipfs.unixfs import import_bytes, import_file
-from storage.models import Artwork, ArtworkState, Listing
+from storage.models import PIPELINE_ORDER, Artwork, ArtworkState, Listing
 from storage.models.frame import Frame
 from storage.models.pin import PinKind, PinStatus
 
 log = logging.getLogger(__name__)
-_DONE = frozenset(
-    state.value
-    for state in (
-        ArtworkState.PINNED,
-        ArtworkState.MINTING,
-        ArtworkState.MINTED,
-        ArtworkState.LISTING,
-        ArtworkState.LISTED,
-        ArtworkState.SOLD,
-    )
-)
+# Pinned, or further along: the image and metadata are on IPFS already.
+_DONE = frozenset(s.value for s in PIPELINE_ORDER[PIPELINE_ORDER.index(ArtworkState.PINNED) :])
 
 
 class PinStageError(ValueError):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from generator.images import NotAStillImage, decode_still_image, encode_png, square_crop_resize
+from storage.artworks import artwork_ids as artwork_ids_in
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
@@ -36,15 +37,7 @@ class PrepareOutcome:
 def select_candidates(
     session: Session, artwork_ids: Sequence[int] | None = None, limit: int | None = None
 ) -> list[int]:
-    query = select(Artwork.id)
-    if artwork_ids:
-        query = query.where(col(Artwork.id).in_(list(artwork_ids)))
-    else:
-        query = query.where(Artwork.state == ArtworkState.CANDIDATE.value)
-    query = query.order_by(col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id))
-    if limit:
-        query = query.limit(limit)
-    return [int(i) for i in session.exec(query).all() if i is not None]
+    return artwork_ids_in(session, ArtworkState.CANDIDATE, only=artwork_ids, limit=limit)
 
 
 def init_image_png(blobs: BlobStore, listing: Listing, size: int, max_pixels: int) -> bytes:
