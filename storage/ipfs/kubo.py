@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import requests
 
-from storage.ipfs.cid import Cid, InvalidCid, same_cid
+from storage.ipfs.cid import Cid, same_cid
 from storage.ipfs.pinner import CidMismatch, ContentNotFound, IpfsError, PinOutcome
 from storage.ipfs.transport import RetryPolicy, send
 from storage.ipfs.unixfs import CHUNK_SIZE, default_raw_leaves, import_bytes, import_file
@@ -248,11 +248,7 @@ class KuboPinner:
             expected_cid=expected,
         )
         node_cid = str(answer.get("Hash", ""))
-        try:
-            matches = Cid.parse(node_cid) == local_cid
-        except InvalidCid:
-            matches = False
-        if not matches:
+        if not same_cid(node_cid, expected):
             raise CidMismatch(
                 f"node answered {node_cid!r} for content whose local CID is {expected}; not pinned",
                 cid=expected,

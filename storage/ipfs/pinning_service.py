@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from storage.ipfs.blockstore import LocalBlockstore
-from storage.ipfs.cid import Cid, InvalidCid
+from storage.ipfs.cid import same_cid
 from storage.ipfs.kubo import KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
 from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, send
@@ -269,11 +269,7 @@ class PinningServicePinner:
     def _check_cid(self, cid: str, answer: dict[str, Any]) -> None:
         """The service must be pinning exactly our CID (compared as bytes, any base)."""
         theirs = str((answer.get("pin") or {}).get("cid", ""))
-        try:
-            same = Cid.parse(theirs) == Cid.parse(cid)
-        except InvalidCid:
-            same = False
-        if not same:
+        if not same_cid(theirs, cid):
             raise CidMismatch(
                 f"service answered pin.cid={theirs!r} for request {answer.get('requestid')}",
                 cid=cid,
