@@ -48,7 +48,7 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
 
     from generator.weights import WeightsStore
 
-    real_dir = settings.weights_dir or settings.data_dir / "models"
+    real_dir = settings.weights_cache_dir
     store = WeightsStore(real_dir)
     names = (settings.generator_vqgan, settings.generator_clip)
     if all(store.available(name) for name in names):

@@ -92,7 +92,7 @@ def _check_wallet(context: AppContext) -> CheckResult:
     from marketplace.wallet import WalletError, keystore_info, keystore_path
 
     settings = context.settings
-    wallet_dir = settings.data_dir / "wallet"
+    wallet_dir = settings.wallet_dir
     live = settings.marketplace_mode is not MarketplaceMode.DRY_RUN
     if not keystore_path(wallet_dir).exists():
         detail = f"no keystore under {wallet_dir}: run `bot wallet create` or `bot wallet import`"

@@ -7,16 +7,11 @@ pinning service) is made in one place from settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from bot.context import AppContext
 from bot.settings import Settings
 from storage.ipfs.pinner import Pinner
 from storage.models.frame import Frame
-
-
-def ipfs_dir(settings: Settings) -> Path:
-    return settings.data_dir / "ipfs"
 
 
 def pinner_from_settings(settings: Settings, kind: str | None = None) -> Pinner:
@@ -26,7 +21,7 @@ def pinner_from_settings(settings: Settings, kind: str | None = None) -> Pinner:
     token = settings.pinning_service_token
     return make_pinner(
         kind or settings.ipfs_pinner.value,
-        ipfs_dir=ipfs_dir(settings),
+        ipfs_dir=settings.ipfs_dir,
         api_url=settings.ipfs_api_url,
         service_url=settings.pinning_service_url,
         service_token=token.get_secret_value() if token else None,

@@ -172,6 +172,25 @@ class Settings(BaseSettings):
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
 
+    @property
+    def ipfs_dir(self) -> Path:
+        """The local IPFS blockstore."""
+        return self.data_dir / "ipfs"
+
+    @property
+    def wallet_dir(self) -> Path:
+        return self.data_dir / "wallet"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Dry-run: one file per signed request that was not sent."""
+        return self.data_dir / "outbox"
+
+    @property
+    def weights_cache_dir(self) -> Path:
+        """Weights placed by hand (BOT_WEIGHTS_DIR), else the download cache."""
+        return self.weights_dir or self.data_dir / "models"
+
     def redacted(self) -> dict[str, Any]:
         """Every setting with secrets replaced, for display."""
         shown: dict[str, Any] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 
@@ -15,12 +13,6 @@ from bot.pinning import frame_pin_hook
 def register(app: typer.Typer) -> None:
     app.command("prepare")(prepare)
     app.command("generate")(generate)
-
-
-def weights_cache_dir(context: AppContext) -> Path:
-    """User-placed weights dir if set, else <data_dir>/models."""
-    settings = context.settings
-    return settings.weights_dir or settings.data_dir / "models"
 
 
 def prepare(
@@ -102,7 +94,7 @@ def generate(
         raise typer.Exit(2) from None
     try:
         models = load_models(
-            weights_cache_dir(context),
+            context.settings.weights_cache_dir,
             settings.generator_vqgan,
             settings.generator_clip,
             target,

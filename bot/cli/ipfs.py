@@ -9,7 +9,7 @@ import typer
 
 from bot.cli.output import console, err_console
 from bot.context import AppContext
-from bot.pinning import ipfs_dir, pinner_from_settings
+from bot.pinning import pinner_from_settings
 
 ipfs_app = typer.Typer(help="IPFS: compute CIDs, push the local pin backlog.", no_args_is_help=True)
 
@@ -58,7 +58,7 @@ def push(
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    local = LocalBlockstore(ipfs_dir(context.settings))
+    local = LocalBlockstore(context.settings.ipfs_dir)
     with session_scope(context.engine) as session:
         done = {
             row.cid for row in list_pins(session, pinner=target.name, statuses=[PinStatus.PINNED])
@@ -91,5 +91,5 @@ def gc(ctx: typer.Context) -> None:
     from storage.ipfs.blockstore import LocalBlockstore
 
     context: AppContext = ctx.obj
-    removed = LocalBlockstore(ipfs_dir(context.settings)).gc()
+    removed = LocalBlockstore(context.settings.ipfs_dir).gc()
     typer.echo(json.dumps({"removed_blocks": removed}))

@@ -91,7 +91,7 @@ def bids_sync(ctx: typer.Context) -> None:
             context.engine,
             marketplace_for(context),
             mode=context.settings.marketplace_mode.value,
-            seller=keystore_info(context.settings.data_dir / "wallet").address,
+            seller=keystore_info(context.settings.wallet_dir).address,
             weth=marketplace_network(context).weth,
         )
     except (RaribleError, WalletError) as exc:

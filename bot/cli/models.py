@@ -20,11 +20,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from bot.cli.generate import weights_cache_dir
     from generator.weights import WeightsStore
 
     context: AppContext = ctx.obj
-    return WeightsStore(weights_cache_dir(context))
+    return WeightsStore(context.settings.weights_cache_dir)
 
 
 @models_app.command("list")

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
 def _wallet_dir(ctx: typer.Context) -> Path:
     context: AppContext = ctx.obj
-    return context.settings.data_dir / "wallet"
+    return context.settings.wallet_dir
 
 
 def _new_passphrase(ctx: typer.Context) -> str:

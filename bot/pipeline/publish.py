@@ -68,7 +68,7 @@ def marketplace_for(context: AppContext) -> Market:
     return open_market(
         settings.marketplace_mode.value,
         marketplace_network(context),
-        outbox_dir=settings.data_dir / "outbox",
+        outbox_dir=settings.outbox_dir,
         api_key=key,
         user_agent=settings.user_agent,
     )
@@ -82,7 +82,7 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
     )
     if not secret:
         raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
-    signer = unlock(settings.data_dir / "wallet", secret)
+    signer = unlock(settings.wallet_dir, secret)
     publisher = Publisher(
         engine=context.engine,
         mode=settings.marketplace_mode.value,
