@@ -39,7 +39,14 @@ class Settings(BaseSettings):
     # --- core -----------------------------------------------------------------------------
     data_dir: Path = Field(Path("data"), description="Where the database, blobs and caches live.")
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/bot.db (WAL mode)."
+        None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/bot.db (WAL mode); "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname.",
+    )
+    db_auto_upgrade: bool = Field(
+        False,
+        description="Daemon: upgrade an older database schema at start instead of refusing "
+        "it (SQLite: after a backup copy of the file; PostgreSQL: no file backup, use pg_dump).",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 

@@ -39,7 +39,7 @@ def init(ctx: typer.Context) -> None:
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Count artworks per state."""
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         counts = counts_by_state(session)
     ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
     if as_json:

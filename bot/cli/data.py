@@ -68,7 +68,7 @@ def eda(
     if input_csv is not None:
         frame, source = from_csv(input_csv), str(input_csv)
     else:
-        frame, source = from_store(context.engine), f"the store ({context.settings.db_url})"
+        frame, source = from_store(context.reader), f"the store ({context.settings.db_url})"
     if frame.empty:
         console.print("[red]no listings with a price to analyse[/red]")
         raise typer.Exit(1)
