@@ -232,7 +232,8 @@ def _sqlite_check(engine: Engine, *, full: bool, limit: int) -> list[str] | None
     pragma = "integrity_check" if full else "quick_check"
     with engine.connect() as connection:
         rows = connection.execute(text(f"PRAGMA {pragma}({int(limit)})")).scalars().all()
-    problems = [str(row) for row in rows]
+    # SQLite prefixes page errors with "*** in database main ***" and a newline: one line each.
+    problems = [" ".join(str(row).replace("*** in database main ***", "").split()) for row in rows]
     return [] if problems == ["ok"] else problems
 
 
