@@ -13,6 +13,7 @@ from bot.doctor import run_checks
 from storage import schema
 from storage.artworks import counts_by_state
 from storage.db import session_scope
+from storage.errors import describe
 from storage.models import PIPELINE_ORDER, ArtworkState
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -32,7 +33,7 @@ def init(ctx: typer.Context) -> None:
     context.blobs.root.mkdir(parents=True, exist_ok=True)
     revision = schema.state(context.engine).current
     console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (revision {revision})")
+    console.print(f"database: {describe(context.settings.db_url)} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 

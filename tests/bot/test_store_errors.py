@@ -236,3 +236,32 @@ class socket_bound_and_closed:  # noqa: N801 - used as a context manager
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_database_password_never_reaches_the_output(
+    db_url: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.app import app
+
+    # The test server trusts 127.0.0.1, so any password is accepted and must still be hidden.
+    monkeypatch.setenv("BOT_DATABASE_URL", db_url.replace("postgres@", "postgres:s3cret-pw@"))
+    runner = CliRunner()
+    outputs = []
+    for args in (
+        ["init"],
+        ["import", "kaggle", str(SAMPLE_CSV)],
+        ["eda", "--out", str(tmp_path / "eda")],
+        ["db", "current"],
+        ["db", "check"],
+        ["config", "show"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        outputs.append(result.output)
+    outputs += [p.read_text() for p in (tmp_path / "eda").glob("*.html")]
+    assert "postgres:***@127.0.0.1" in "".join(outputs)
+    assert not any("s3cret-pw" in output for output in outputs)
