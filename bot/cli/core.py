@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from bot.cli.output import console
+from bot.cli.output import console, safe
 from bot.context import AppContext
 from bot.doctor import run_checks
 from storage.artworks import counts_by_state
@@ -85,7 +85,7 @@ def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     table.add_column("setting")
     table.add_column("value")
     for name, value in shown.items():
-        table.add_row(f"BOT_{name.upper()}", "" if value is None else str(value))
+        table.add_row(f"BOT_{name.upper()}", "" if value is None else safe(value))
     console.print(table)
 
 
