@@ -10,6 +10,7 @@ Dry run and testnet are the defaults: the real marketplace needs two explicit se
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -84,14 +85,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     # --- curation ---------------------------------------------------------------------------
-    curate_trim: float = Field(
-        0.05, ge=0.0, lt=0.5, description="Per-year price trim fraction, 0 to <0.5."
-    )
+    curate_trim: float = Field(0.05, ge=0.0, lt=0.5, description="Per-year price trim fraction.")
     curate_years: str = Field(
         "2017-2021", description="Inclusive year range within 1970-2100, e.g. 2017-2021."
     )
     curate_top: int = Field(
-        100, ge=1, le=100_000, description="How many candidates curation selects (1-100000)."
+        100, ge=1, le=100_000, description="How many candidates curation selects."
     )
 
     # --- marketplace (Rarible) ----------------------------------------------------------------
@@ -109,7 +108,7 @@ class Settings(BaseSettings):
         None, description="Unlocks the keystore for unattended runs (daemon)."
     )
     publish_cap: int = Field(
-        100, ge=1, le=10_000, description="Max items published per collection run (1-10000)."
+        100, ge=1, le=10_000, description="Max items published per collection run."
     )
     listing_kind: str = Field(
         "open-for-bids", description="open-for-bids (lazy mint, no sell order) or fixed-price."
@@ -121,8 +120,12 @@ class Settings(BaseSettings):
     royalty_bps: int = Field(
         1000,
         ge=0,
-        description=f"Royalty in basis points, 0-{MAX_ROYALTY_BPS} (Rarible refuses sales "
-        "above 50%).",
+        le=MAX_ROYALTY_BPS,
+        description="Royalty in basis points (1000 = 10%).",
+        json_schema_extra={
+            "why": "Rarible's exchange reverts every sale whose royalties total more than 50% "
+            "(5000 bps), so such an item could be listed but never bought"
+        },
     )
     rarible_collection: Annotated[
         Annotated[str, AfterValidator(checks.eth_address)] | None,
@@ -160,11 +163,11 @@ class Settings(BaseSettings):
         "auto", description="auto, cpu, cuda or cuda:N."
     )
     generator_steps: int = Field(
-        20, ge=1, le=10_000, description="Iterations per artwork, frames kept (1-10000)."
+        20, ge=1, le=10_000, description="Iterations per artwork, frames kept."
     )
-    generator_size: int = Field(512, ge=16, le=2048, description="Output side in pixels (16-2048).")
+    generator_size: int = Field(512, ge=16, le=2048, description="Output side in pixels.")
     generator_batch: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
-        None, ge=1, le=1024, description="Batch size (1-1024); empty = fit memory."
+        None, ge=1, le=1024, description="Batch size; empty = fit memory."
     )
     generator_vqgan: str = Field(
         "vqgan_wikiart_16384", description="VQGAN weights name (see `bot models list`)."
@@ -182,25 +185,23 @@ class Settings(BaseSettings):
     # --- scraper ----------------------------------------------------------------------------------
     opensea_api_key: Secret = Field(None, description="X-API-KEY for OpenSea API v2.")
     scrape_rate_per_second: float = Field(
-        2.0, ge=0.01, le=1000, description="Per-host request rate (0.01-1000)."
+        2.0, ge=0.01, le=1000, description="Per-host request rate."
     )
-    scrape_concurrency: int = Field(
-        4, ge=1, le=64, description="Concurrent requests overall (1-64)."
-    )
+    scrape_concurrency: int = Field(4, ge=1, le=64, description="Concurrent requests overall.")
     scrape_timeout_s: float = Field(
-        30.0, ge=0.1, le=600, description="Per-request timeout in seconds (0.1-600)."
+        30.0, ge=0.1, le=600, description="Per-request timeout in seconds."
     )
     download_max_bytes: int = Field(
         50_000_000,
         ge=1024,
         le=1_000_000_000,
-        description="Image size cap in bytes (1024-1000000000).",
+        description="Image size cap in bytes.",
     )
     download_max_pixels: int = Field(
         64_000_000,
         ge=1024,
         le=268_435_456,
-        description="Decompression-bomb cap in pixels (1024-268435456).",
+        description="Decompression-bomb cap in pixels.",
     )
     allow_private_addresses: bool = Field(
         False, description="Allow downloads from loopback/private addresses (tests only)."
@@ -219,12 +220,8 @@ class Settings(BaseSettings):
     opensea_collections: Annotated[str, AfterValidator(checks.opensea_slugs)] = Field(
         "", description="Comma-separated OpenSea slugs to scrape."
     )
-    scrape_burst: int = Field(
-        1, ge=1, le=100, description="Requests a host may get back to back (1-100)."
-    )
-    scrape_page_size: int = Field(
-        100, ge=1, le=1000, description="Listings asked per page (1-1000)."
-    )
+    scrape_burst: int = Field(1, ge=1, le=100, description="Requests a host may get back to back.")
+    scrape_page_size: int = Field(100, ge=1, le=1000, description="Listings asked per page.")
     scrape_page_rules: Annotated[
         Annotated[Path, BeforeValidator(checks.path_text), AfterValidator(checks.existing_file)]
         | None,
@@ -253,16 +250,6 @@ class Settings(BaseSettings):
     def _listing_kind(cls, value: str) -> str:
         if value not in {"open-for-bids", "fixed-price"}:
             raise ValueError("must be open-for-bids or fixed-price")
-        return value
-
-    @field_validator("royalty_bps")
-    @classmethod
-    def _royalty_the_exchange_accepts(cls, value: int) -> int:
-        if value > MAX_ROYALTY_BPS:
-            raise ValueError(
-                f"must be at most {MAX_ROYALTY_BPS} (50%): Rarible's exchange reverts every "
-                "sale whose royalties total more than 50%, so the item could never be bought"
-            )
         return value
 
     @field_validator("generator_vqgan", "generator_clip")
@@ -324,6 +311,39 @@ class Settings(BaseSettings):
             else:
                 shown[name] = str(value) if isinstance(value, Path | StrEnum) else value
         return shown
+
+
+def allowed_values(name: str) -> str | None:
+    """What a numeric, boolean or choice setting accepts, from its type and bounds, for
+    .env.example: 'whole number, 1 to 10000'. None for text (its description says)."""
+    import annotated_types
+
+    field = Settings.model_fields[name]
+    kinds = {int: "whole number", float: "number", bool: "true or false"}
+    base = next(
+        (arg for arg in (field.annotation, *typing.get_args(field.annotation)) if arg in kinds),
+        field.annotation,
+    )
+    if isinstance(base, type) and issubclass(base, StrEnum):
+        return "one of " + ", ".join(member.value for member in base)
+    if base not in kinds:
+        return None
+    low = high = None
+    for bound in field.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"{bound.ge}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"more than {bound.gt}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"{bound.le}"
+        elif isinstance(bound, annotated_types.Lt):
+            high = f"less than {bound.lt}"
+    text = kinds[base]
+    if low and high:
+        text += f", {low} to {high}"
+    if field.default is None:
+        text += "; empty = not set"
+    return text
 
 
 def parse_year_range(text: str) -> tuple[int, int]:

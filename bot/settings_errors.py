@@ -165,7 +165,8 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> l
         line = f"{env_name(field)}: {reason}"
         if field not in secrets:
             line += f" (got {_shown(error.get('input'))})"
-        lines.append(line)
+        why = _why(model, field)
+        lines.append(f"{line}: {why}" if why else line)
     return lines
 
 
@@ -197,6 +198,15 @@ def _shown(value: object) -> str:
     if not text:
         return "an empty value"
     return printable(text, limit=MAX_SHOWN_VALUE)
+
+
+def _why(model: type[BaseModel], field: str) -> str | None:
+    """A field's reason for its bounds (json_schema_extra 'why'), when the bound is not
+    self-explanatory (royalties: the exchange's 50% limit)."""
+    info = model.model_fields.get(field)
+    extra = info.json_schema_extra if info is not None else None
+    why = extra.get("why") if isinstance(extra, dict) else None
+    return why if isinstance(why, str) else None
 
 
 def _secret_fields(model: type[BaseModel]) -> set[str]:

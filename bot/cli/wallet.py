@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from bot.cli.output import safe
+from bot.cli.output import console, safe
+from bot.cli.output import err_console as err
 from bot.context import AppContext
 from marketplace.networks import network_for_mode
 from marketplace.wallet import (
@@ -27,8 +27,6 @@ from marketplace.wallet import (
     unlock,
 )
 
-console = Console()
-err = Console(stderr=True)
 wallet_app = typer.Typer(
     help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
 )
