@@ -20,7 +20,9 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return self._engine or make_engine(self.settings.db_url)
+        # Commands never migrate silently: an older database is refused with the command that
+        # upgrades it (`bot db upgrade`), a newer one always (storage/schema.py).
+        return self._engine or make_engine(self.settings.db_url, schema_policy="check")
 
     @cached_property
     def blobs(self) -> BlobStore:

@@ -74,8 +74,13 @@ _register_commands()
 
 
 def main() -> None:
+    from storage.schema import SchemaError
+
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except SchemaError as exc:
+        err.print(f"database: {exc}", markup=False, highlight=False)
+        sys.exit(2)

@@ -10,9 +10,9 @@ from rich.table import Table
 from bot.cli.output import console, safe
 from bot.context import AppContext
 from bot.doctor import run_checks
+from storage import schema
 from storage.artworks import counts_by_state
 from storage.db import session_scope
-from storage.migrations import current_version, latest_version
 from storage.models import PIPELINE_ORDER, ArtworkState
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -30,10 +30,9 @@ def init(ctx: typer.Context) -> None:
     context: AppContext = ctx.obj
     context.settings.data_dir.mkdir(parents=True, exist_ok=True)
     context.blobs.root.mkdir(parents=True, exist_ok=True)
-    with context.engine.connect() as connection:
-        version = current_version(connection)
+    revision = schema.state(context.engine).current
     console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (schema v{version})")
+    console.print(f"database: {context.settings.db_url} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 
@@ -89,4 +88,4 @@ def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     console.print(table)
 
 
-__all__ = ["latest_version", "register"]
+__all__ = ["register"]
