@@ -169,7 +169,7 @@ def run_demo(base_data_dir: Path) -> int:
 
 
 def main() -> None:
-    from bot.cli.output import report_invalid_settings
+    from bot.cli.settings_report import report_invalid_settings
     from bot.settings import load_settings
     from bot.settings_errors import SettingsError
 

@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 from bot.cli.output import err_console as err  # noqa: E402
-from bot.cli.output import report_invalid_settings  # noqa: E402
+from bot.cli.settings_report import report_invalid_settings  # noqa: E402
 
 
 @app.callback()

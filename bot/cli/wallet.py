@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
-from bot.cli.output import console, safe
+from bot.cli.output import console
 from bot.cli.output import err_console as err
 from bot.context import AppContext
+from bot.text import printable
 from marketplace.networks import network_for_mode
 from marketplace.wallet import (
     KeystoreInfo,
@@ -52,7 +54,7 @@ def _new_passphrase(ctx: typer.Context) -> str:
 
 
 def _fail(exc: WalletError) -> typer.Exit:
-    err.print(f"[red]wallet:[/red] {safe(exc)}")
+    err.print(Text.assemble(("wallet:", "red"), " ", printable(str(exc))))
     return typer.Exit(1)
 
 
