@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from bot.settings import Settings
 from storage.blobstore import BlobStore
 from storage.db import make_engine, refuse_damaged
-from storage.errors import StoreUnavailable, classify_os_error
+from storage.errors import StoreUnavailable, classify_os_error, describe
+from storage.store_mode import check_mode
 
 
 @dataclass
@@ -35,6 +36,9 @@ class AppContext:
         # Random bytes over a page SQLite would only notice when a query reads that page:
         # check the file once before a command writes (SQLite; ~2 ms per MB).
         refuse_damaged(engine)
+        # Modes never share a store: one of another mode is refused, one without a recorded
+        # mode adopts this one (storage/store_mode.py).
+        check_mode(engine, self.settings.marketplace_mode.value, describe(self.settings.db_url))
         return engine
 
     @cached_property
@@ -44,7 +48,10 @@ class AppContext:
         a database that does not exist yet reads as empty."""
         if self._engine is not None:
             return self._engine
-        return make_engine(self.settings.db_url, schema_policy="check", read_only=True)
+        engine = make_engine(self.settings.db_url, schema_policy="check", read_only=True)
+        mode = self.settings.marketplace_mode.value
+        check_mode(engine, mode, describe(self.settings.db_url), adopt=False)
+        return engine
 
     @cached_property
     def blobs(self) -> BlobStore:

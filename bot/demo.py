@@ -1,7 +1,9 @@
 """`make demo`: the main job on the embedded defaults, end to end on the bundled sample.
 
-Runs the real CLI commands in-process, in order, on a data dir of its own
-(`<data_dir>/demo`, recreated each time), always in dry-run: nothing leaves the machine. The
+Runs the real CLI commands in-process on a data dir of its own (`data/demo`, or
+`$BOT_DATA_DIR/demo`, recreated each time), always in dry-run: nothing leaves the machine. After
+the import and the analysis, the whole cycle is ONE command, `bot run --once`, the pipeline the
+daemon runs (curate, prepare, generate, choose, pin, mint, list, sync); then the results. The
 marketplace requests are signed with a throw-away demo wallet and written to the outbox.
 
 Generation needs the VQGAN and CLIP weights. Without them the demo stops after preparing the
@@ -22,7 +24,7 @@ from pathlib import Path
 from rich.rule import Rule
 
 from bot.cli.output import console
-from bot.settings import Settings
+from bot.settings import DEFAULT_DATA_ROOT, Settings
 
 DEMO_TOP = 8
 
@@ -39,7 +41,7 @@ class GeneratorPlan:
     """How the demo can generate: real weights, smoke-test models, or not at all."""
 
     weights_dir: Path
-    args: list[str] | None  # extra `bot generate` arguments; None = cannot generate
+    env: dict[str, str] | None  # generator settings for `bot run`; None = cannot generate
     note: str
 
 
@@ -53,10 +55,10 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
     names = (settings.generator_vqgan, settings.generator_clip)
     if all(store.available(name) for name in names):
         if torch.cuda.is_available():
-            return GeneratorPlan(real_dir, [], "real weights on the GPU: 512px, 20 steps")
+            return GeneratorPlan(real_dir, {}, "real weights on the GPU: 512px, 20 steps")
         return GeneratorPlan(
             real_dir,
-            ["--size", "128", "--steps", "5", "--cutn", "8"],
+            _generator_env(size=128, steps=5, cutn=8),
             "real weights on the CPU: 128px and 5 steps to keep the demo short",
         )
     missing = [name for name in names if not store.available(name)]
@@ -64,7 +66,7 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
     if settings.allow_smoke_test_models:
         return GeneratorPlan(
             demo_dir / "models",
-            ["--size", "64", "--steps", "5", "--cutn", "4"],
+            _generator_env(size=64, steps=5, cutn=4),
             f"weights missing ({', '.join(missing)}): SMOKE TEST with tiny UNTRAINED models",
         )
     return GeneratorPlan(
@@ -74,6 +76,14 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
         f"{fetch}. To run the rest of the pipeline on tiny untrained models instead: "
         "BOT_ALLOW_SMOKE_TEST_MODELS=true make demo",
     )
+
+
+def _generator_env(*, size: int, steps: int, cutn: int) -> dict[str, str]:
+    return {
+        "BOT_GENERATOR_SIZE": str(size),
+        "BOT_GENERATOR_STEPS": str(steps),
+        "BOT_GENERATOR_CUTN": str(cutn),
+    }
 
 
 def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
@@ -92,6 +102,11 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
         address = create_keystore(demo_dir / "wallet", os.environ["BOT_WALLET_PASSPHRASE"])
         console.print(f"demo wallet {address} (dry-run only; a new key every demo)")
 
+    cycle = (
+        "generate is reported as skipped: " + plan.note
+        if plan.env is None
+        else f"generating with {plan.note}"
+    )
     steps = [
         Step("Draw the sample's images (generated here, nothing downloaded)", action=draw),
         Step("Create the database", ["init"]),
@@ -100,29 +115,21 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
         Step(
             "Exploratory analysis of the stored listings", ["eda", "--out", str(demo_dir / "eda")]
         ),
-        Step(
-            "Curate candidates (still, not nsfw, trimmed per year, ranked)",
-            ["curate", "--top", str(DEMO_TOP)],
-        ),
-        Step(
-            "Prepare the init images (candidate → prepared)",
-            ["prepare", "--size", (plan.args or ["--size", "512"])[1]],
-        ),
-    ]
-    if plan.args is None:
-        not_run = ["generate, choose, pin, publish: " + plan.note]
-        return [*steps, Step("Artworks per state", ["status"])], not_run
-    steps += [
-        Step(f"Generate VQGAN+CLIP frames ({plan.note})", ["generate", *plan.args]),
-        Step("Choose each artwork's frame (lowest CLIP loss)", ["choose"]),
-        Step("Pin the chosen images and their metadata to IPFS (local blockstore)", ["pin"]),
         Step("Create a wallet for the dry run", action=wallet),
-        Step("Lazy-mint and list on Rarible: dry run, signed requests to the outbox", ["publish"]),
-        Step("Sync bids and sales (dry run: nothing was sent, so none)", ["bids", "sync"]),
-        Step("Pins and their status", ["pins"]),
+        Step(
+            "The whole cycle, as the daemon runs it: curate → prepare → generate → choose → pin "
+            f"→ mint → list → sync ({cycle}; the images of the 10 listings known only by CID "
+            "are not fetched: the demo stays offline)",
+            ["run", "--once", "--skip", "fetch"],
+        ),
+        Step("Again: idempotent, nothing left to do", ["run", "--once", "--skip", "fetch"]),
+        Step("Pins and their status", ["pins", "--no-check"]),
+        Step("Bids and sales (dry run: nothing was sent, so none)", ["bids", "list"]),
+        Step("Failed artworks, if any", ["failed"]),
         Step("Artworks per state", ["status"]),
     ]
-    return steps, []
+    not_run = [] if plan.env is not None else ["generate, choose, pin, publish: " + plan.note]
+    return steps, not_run
 
 
 def run_demo(base_data_dir: Path) -> int:
@@ -142,6 +149,9 @@ def run_demo(base_data_dir: Path) -> int:
             "BOT_IPFS_PINNER": "local",
             "BOT_WALLET_PASSPHRASE": secrets.token_urlsafe(24),
             "BOT_WEIGHTS_DIR": str(plan.weights_dir),
+            "BOT_CURATE_TOP": str(DEMO_TOP),
+            "BOT_CHOOSE": "auto",
+            **(plan.env or {}),
         }
     )
     steps, not_run = _steps(demo_dir, plan)
@@ -178,7 +188,8 @@ def main() -> None:
     except SettingsError as exc:
         report_invalid_settings(exc.problems)
         sys.exit(2)
-    sys.exit(run_demo(settings.data_dir))
+    # data/demo by default (a mode's own data dir is data/<mode>); under an explicit one.
+    sys.exit(run_demo(settings.data_dir if settings.data_dir_is_explicit else DEFAULT_DATA_ROOT))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -34,6 +35,7 @@ from bot.settings_errors import SettingsError, describe_validation_error, env_fi
 # royalties total more than 5000 bps: an item minted above that can be listed but never sold.
 MAX_ROYALTY_BPS = 5000
 DEFAULT_ENV_FILE = Path(".env")
+DEFAULT_DATA_ROOT = Path("data")  # the data dir is DEFAULT_DATA_ROOT/<mode> unless set
 
 
 def _blank_is_unset(value: object) -> object:
@@ -55,6 +57,11 @@ class MarketplaceMode(StrEnum):
     MAINNET = "mainnet"
 
 
+class ChooseMode(StrEnum):
+    AUTO = "auto"
+    REVIEW = "review"
+
+
 class PinnerKind(StrEnum):
     LOCAL = "local"
     KUBO = "kubo"
@@ -70,9 +77,14 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    _data_dir_explicit: bool = PrivateAttr(default=False)
+
     # --- core -----------------------------------------------------------------------------
     data_dir: DirectoryPath = Field(
-        Path("data"), description="Where the database, blobs and caches live."
+        DEFAULT_DATA_ROOT,
+        description="Where the database, blobs and caches live. Unset: data/<mode> "
+        "(data/dry-run, data/testnet, data/mainnet), so modes never share a store; set: used "
+        "as given (the store's recorded mode is still checked).",
     )
     database_url: Annotated[
         Annotated[str, AfterValidator(checks.database_url)] | None,
@@ -236,6 +248,76 @@ class Settings(BaseSettings):
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
     )
 
+    # --- pipeline, retries, leases and the daemon (bot run, bot daemon) --------------------------
+    choose: ChooseMode = Field(
+        ChooseMode.AUTO,
+        description="How `bot run` and the daemon choose frames: auto (scored), or review "
+        "(wait for a person: bot choose / the review page).",
+    )
+    retry_max_attempts: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Failures of one stage before an artwork is parked as failed for a person "
+        "(bot failed, bot retry).",
+    )
+    retry_backoff_s: float = Field(
+        60.0, ge=1, le=86_400, description="Wait before the first retry (seconds); doubles each."
+    )
+    retry_backoff_max_s: float = Field(
+        21_600.0, ge=1, le=604_800, description="Longest wait between retries (seconds)."
+    )
+    generator_cutn: int = Field(
+        32, ge=1, le=256, description="CLIP cutouts per artwork and step in bot run / daemon."
+    )
+    stage_batch: int = Field(
+        50, ge=1, le=10_000, description="Artworks a stage takes per pass of the pipeline."
+    )
+    lease_ttl_s: float = Field(
+        900.0,
+        ge=5,
+        le=86_400,
+        description="How long a worker's lease on an artwork in work lasts unless renewed "
+        "(seconds); after it, another worker takes the artwork.",
+    )
+    daemon_scrape_interval_s: float = Field(
+        21_600.0, ge=1, le=604_800, description="Daemon: scrape every this many seconds."
+    )
+    daemon_tick_interval_s: float = Field(
+        300.0, ge=1, le=86_400, description="Daemon: a pipeline pass every this many seconds."
+    )
+    daemon_sync_interval_s: float = Field(
+        900.0, ge=1, le=86_400, description="Daemon: bid and sale sync every this many seconds."
+    )
+    daemon_report_interval_s: float = Field(
+        86_400.0, ge=1, le=604_800, description="Daemon: the report every this many seconds."
+    )
+    daemon_pin_check_interval_s: float = Field(
+        86_400.0,
+        ge=1,
+        le=604_800,
+        description="Daemon: re-check the pins every this many seconds.",
+    )
+    daemon_heartbeat_s: float = Field(
+        30.0, ge=0.5, le=3_600, description="Daemon: heartbeat written every this many seconds."
+    )
+    daemon_stop_grace_s: float = Field(
+        60.0,
+        ge=0,
+        le=3_600,
+        description="On SIGTERM/SIGINT, how long the daemon lets the current step finish before "
+        "it abandons it (safe: steps resume on the next start).",
+    )
+    log_file: Annotated[
+        Annotated[Path, BeforeValidator(checks.path_text)] | None,
+        BeforeValidator(_blank_is_unset),
+    ] = Field(None, description="Daemon log file (rotated); default <data_dir>/logs/bot.log.")
+    log_json: bool = Field(False, description="Daemon log file as JSON lines.")
+    log_max_bytes: int = Field(
+        10_000_000, ge=10_000, le=1_000_000_000, description="Log file size before it rotates."
+    )
+    log_backups: int = Field(5, ge=1, le=100, description="Rotated log files kept.")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -269,6 +351,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _data_dir_per_mode(self) -> Settings:
+        self._data_dir_explicit = "data_dir" in self.model_fields_set
+        if not self._data_dir_explicit:
+            self.data_dir = DEFAULT_DATA_ROOT / self.marketplace_mode.value
+        return self
+
+    @model_validator(mode="after")
     def _mainnet_needs_confirmation(self) -> Settings:
         if self.marketplace_mode is MarketplaceMode.MAINNET and not self.mainnet_confirm:
             raise ValueError(
@@ -276,6 +365,20 @@ class Settings(BaseSettings):
                 "as well, or use testnet / dry-run"
             )
         return self
+
+    @property
+    def data_dir_is_explicit(self) -> bool:
+        """BOT_DATA_DIR was given (used as is); otherwise the data dir is data/<mode>."""
+        return self._data_dir_explicit
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_file or self.data_dir / "logs" / "bot.log"
+
+    @property
+    def lock_path(self) -> Path:
+        """The single-instance lock of this data dir (bot daemon, bot run)."""
+        return self.data_dir / "bot.lock"
 
     @property
     def db_url(self) -> str:

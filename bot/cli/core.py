@@ -10,6 +10,7 @@ from rich.text import Text
 
 from bot.cli.output import console
 from bot.context import AppContext
+from bot.daemon.heartbeat import DaemonView
 from bot.doctor import run_checks
 from bot.text import printable
 from storage import schema
@@ -40,13 +41,22 @@ def init(ctx: typer.Context) -> None:
 
 
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Count artworks per state."""
+    """Count artworks per state; whether the daemon is alive, its last heartbeat and the next
+    runs of its jobs."""
+    from bot.daemon.heartbeat import view
+
     context: AppContext = ctx.obj
     with session_scope(context.reader) as session:
         counts = counts_by_state(session)
+    settings = context.settings
+    daemon = view(
+        context.reader, heartbeat_s=settings.daemon_heartbeat_s, lock_path=settings.lock_path
+    )
     ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
     if as_json:
-        typer.echo(json.dumps({state.value: counts.get(state.value, 0) for state in ordered}))
+        shown: dict[str, object] = {state.value: counts.get(state.value, 0) for state in ordered}
+        shown["daemon"] = daemon.as_json()
+        typer.echo(json.dumps(shown))
         return
     table = Table(title="Artworks by state")
     table.add_column("state")
@@ -55,6 +65,43 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
         table.add_row(state.value, str(counts.get(state.value, 0)))
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     console.print(table)
+    _print_daemon(daemon)
+
+
+def _print_daemon(daemon: DaemonView) -> None:
+    row = daemon.row
+    if row is None:
+        console.print("daemon: never started on this store")
+        return
+    beat = row.beat_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if daemon.alive:
+        console.print(
+            f"daemon: [green]alive[/green], pid {row.pid} on {row.host}, last heartbeat {beat}"
+        )
+    else:
+        stopped = f", {printable(row.note)}" if row.state == "stopped" and row.note else ""
+        line = Text.assemble(
+            "daemon: ",
+            ("not running", "red"),
+            f" (last: pid {row.pid} on {row.host}, last heartbeat {beat}{stopped})",
+        )
+        console.print(line)
+    if daemon.alive and row.note:
+        console.print(Text(f"cannot run yet: {printable(row.note)}"))
+    if not daemon.jobs:
+        return
+    jobs = Table(title="Daemon jobs")
+    for name in ("job", "next run", "last run"):
+        jobs.add_column(name)
+    for job in daemon.jobs:
+        nxt = job.next_run.strftime("%Y-%m-%d %H:%M:%S UTC") if job.next_run else "paused"
+        last = job.last_run or {}
+        jobs.add_row(
+            job.job_id,
+            nxt,
+            Text(printable(f"{last.get('finished', '-')} {last.get('outcome', '')}")),
+        )
+    console.print(jobs)
 
 
 def doctor(ctx: typer.Context) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,6 @@ import torch
 from clip.model import CLIP
 from PIL import Image
 from sqlalchemy.engine import Engine
-from tqdm import tqdm
 
 from generator.batching import choose_batch_size
 from generator.frames import FrameHook, FrameWriter
@@ -153,8 +152,12 @@ def generate_artworks(
     seed: int | None = None,
     extra_prompts: Sequence[Prompt] = (),
     on_frame_saved: FrameHook | None = None,
-    progress: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> GenerateReport:
+    """Generate the prepared artworks (or exactly `artwork_ids`), in batches.
+
+    `progress(n)` is called after each optimisation step with the number of artwork-steps
+    it did (the batch size): a bar over `len(artworks) * steps` shows the whole run."""
     report = GenerateReport()
     generator = VqganClip(models.vqgan, models.perceptor, device, settings)
     ids = select_prepared(engine, artwork_ids)
@@ -230,24 +233,16 @@ def _run_batch(
     models: LoadedModels,
     batch: list[GenerationJob],
     on_frame_saved: FrameHook | None,
-    progress: bool,
+    progress: Callable[[int], None] | None,
 ) -> tuple[int, int]:
-    keys = ", ".join(str(job.key) for job in batch)
-    with (
-        FrameWriter(
-            engine, blobs, model_name=models.label, on_frame_saved=on_frame_saved
-        ) as writer,
-        tqdm(
-            total=generator.settings.steps,
-            desc=f"artworks {keys}",
-            unit="step",
-            disable=not progress,
-        ) as bar,
-    ):
+    with FrameWriter(
+        engine, blobs, model_name=models.label, on_frame_saved=on_frame_saved
+    ) as writer:
 
         def on_step(step: StepFrames) -> None:
             writer.submit(step)  # blocks only if the writer is 8 steps behind
-            bar.update(1)
+            if progress is not None:
+                progress(len(batch))
 
         generator.run(batch, on_step=on_step)
     return writer.frames_written, writer.hook_failures

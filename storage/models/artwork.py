@@ -93,6 +93,9 @@ class Artwork(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The lease of the worker that has the artwork in work (storage/leases.py).
+    claim_owner: str | None = Field(default=None, description="host:pid:random of the worker.")
+    claim_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
     def move_to(self, target: ArtworkState, *, reason: str | None = None) -> None:
         """Change state if the state machine allows it; raises IllegalTransition otherwise."""
@@ -107,6 +110,11 @@ class Artwork(SQLModel, table=True):
         if target is not ArtworkState.FAILED:
             self.failed_stage = None
             self.error = None
+        if ArtworkState.FAILED not in (current, target):
+            # A stage succeeded: the next stage starts with a fresh retry budget. (A retry,
+            # failed -> the stage's entry state, keeps the count it is retrying under.)
+            self.attempts = 0
+            self.next_attempt_at = None
         self.state_changed_at = now
         self.updated_at = now
 

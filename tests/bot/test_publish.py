@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -166,7 +168,7 @@ def test_mainnet_needs_explicit_confirmation(data_dir, monkeypatch) -> None:  # 
     assert result.exit_code == 2 and "BOT_MAINNET_CONFIRM" in result.output
 
 
-def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplog, rarible) -> None:  # type: ignore[no-untyped-def]
+def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplog, rarible, request) -> None:  # type: ignore[no-untyped-def]
     key, _ = setup_wallet(data_dir, monkeypatch)
     monkeypatch.setenv("BOT_LOG_LEVEL", "DEBUG")
     monkeypatch.setenv("BOT_LISTING_KIND", "fixed-price")
@@ -177,8 +179,20 @@ def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplo
     rarible.add_fault("GET", "/v0.1/nft/items/", "429")
     caplog.set_level(logging.DEBUG)
     outputs = [invoke("publish").output, invoke("bids", "sync").output]
+    # Dry run in a data dir of its own (modes never share a store), inside data_dir so the
+    # scan below covers it, with the same keystore.
+    dry_dir = data_dir / "dry-run"
+    shutil.copytree(data_dir / "wallet", dry_dir / "wallet")
     monkeypatch.setenv("BOT_MARKETPLACE_MODE", "dry-run")
-    add_pinned_artwork(engine, 3)
+    monkeypatch.setenv("BOT_DATA_DIR", str(dry_dir))
+    if os.environ.get("BOT_DATABASE_URL"):  # PostgreSQL: a database of its own as well
+        server = request.getfixturevalue("postgres_server")
+        dry_db = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(dry_db))
+        monkeypatch.setenv("BOT_DATABASE_URL", server.url(dry_db))
+    dry_engine = engine_for(dry_dir)
+    add_pinned_artwork(dry_engine, 3)
+    dry_engine.dispose()
     outputs += [invoke("publish").output, invoke("wallet", "export-public").output]
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", "wrong passphrase!")
     outputs.append(invoke("publish").output)

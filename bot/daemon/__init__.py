@@ -1,0 +1,1 @@
+"""The long-running bot: APScheduler jobs over the pipeline, one instance per data dir."""

@@ -1,0 +1,162 @@
+"""The daemon's scheduled jobs. Each is a module-level function (APScheduler's job store keeps
+a reference to it by name, and no live object) that the daemon's executor calls with the
+running `Daemon` (bot/daemon/service.py); each returns a one-line outcome for `bot status`
+and whether it is worth a log line (a pass that found nothing to do is logged at DEBUG: what
+cannot run is reported once, by the daemon, not on every run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
+
+from bot.pipeline.cycle import StepReport, curate_step, fetch_step, scrape_step, sync_step
+from bot.pipeline.runner import run_pass
+from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from bot.daemon.service import Daemon
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _step_line(step: StepReport) -> str:
+    return f"{step.name} {step.status}" + (f": {step.detail}" if step.detail else "")
+
+
+Outcome = tuple[str, bool]  # (one line, worth logging at INFO)
+
+
+def scrape(daemon: Daemon) -> Outcome:
+    step = scrape_step(daemon.pipeline)
+    daemon.note_unavailable("scrape", step.detail if step.status == "skipped" else None)
+    return _step_line(step), step.status not in ("skipped", "nothing")
+
+
+def pipeline_tick(daemon: Daemon) -> Outcome:
+    """Curate what changed, fetch missing images, then every stage as far as it goes."""
+    ctx = daemon.pipeline
+    steps = [curate_step(ctx), fetch_step(ctx)]
+    lines = [_step_line(step) for step in steps]
+    report = run_pass(ctx)
+    seen: set[str] = set()
+    for stage in report.stages:
+        if stage.name in seen:
+            continue
+        seen.add(stage.name)
+        daemon.note_unavailable(stage.name, stage.skipped)
+    lines.append(f"stages: {report.advanced} advanced, {report.failures} failed")
+    busy = report.advanced or report.failures or any(s.status == "done" for s in steps)
+    return "; ".join(lines), bool(busy)
+
+
+def sync(daemon: Daemon) -> Outcome:
+    step = sync_step(daemon.pipeline)
+    daemon.note_unavailable("sync", step.detail if step.status == "skipped" else None)
+    if step.status == "failed":
+        raise RuntimeError(step.detail)  # recorded as the job's error; the next run retries
+    return _step_line(step), step.status == "done"
+
+
+def daily_report(daemon: Daemon) -> Outcome:
+    """The day's summary as JSON under <data_dir>/reports/: artworks per state, failures
+    (parked or waiting for a retry), bids and gross sales per currency in this mode."""
+    from sqlmodel import select
+
+    from bot.pipeline.retry import failed_artworks
+    from storage.artworks import counts_by_state
+    from storage.models.market import Bid, Sale
+
+    ctx = daemon.pipeline
+    settings = ctx.settings
+    mode = settings.marketplace_mode.value
+    with session_scope(ctx.engine) as session:
+        states = counts_by_state(session)
+        bids = session.exec(select(Bid).where(Bid.mode == mode)).all()
+        sales = session.exec(select(Sale).where(Sale.mode == mode)).all()
+        gross: dict[str, Decimal] = {}
+        with localcontext() as exact:
+            exact.prec = 100  # wei-precise sums
+            for sale in sales:
+                amount = sale.amount if sale.amount is not None else sale.price
+                gross[sale.currency] = gross.get(sale.currency, Decimal(0)) + amount
+        active_bids = Counter(b.status for b in bids)
+    failed = failed_artworks(ctx.engine, ctx.policy)
+    now = datetime.now(UTC)
+    summary = {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "mode": mode,
+        "artworks": states,
+        "failed": {
+            "parked": sum(1 for f in failed if f.parked),
+            "waiting_for_retry": sum(1 for f in failed if not f.parked),
+        },
+        "bids": dict(active_bids),
+        "sales": len(sales),
+        "gross": {currency: format(total, "f") for currency, total in gross.items()},
+    }
+    folder = settings.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"daily-{now:%Y-%m-%d}.json"
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(target)  # never a half-written report
+    return f"report {target}: {sum(states.values())} artworks, {len(sales)} sales", True
+
+
+def pin_check(daemon: Daemon) -> Outcome:
+    """Ask each pin's pinner again whether it still holds the pin (as `bot pins` does)."""
+    from bot.pinning import pinner_from_settings
+    from storage.ipfs.pinner import Pinner
+    from storage.ipfs.records import list_pins, recheck
+    from storage.models.pin import PinStatus
+
+    ctx = daemon.pipeline
+    pinners: dict[str, Pinner | None] = {}
+    checked = lost = 0
+    with session_scope(ctx.engine) as session:
+        for row in list_pins(session):
+            if row.pinner not in pinners:
+                try:
+                    pinners[row.pinner] = pinner_from_settings(ctx.settings, row.pinner)
+                except ValueError as exc:
+                    log.warning("pins of %s not checked: %s", row.pinner, exc)
+                    pinners[row.pinner] = None
+            pinner = pinners[row.pinner]
+            if pinner is None or row.status == PinStatus.UNPINNED.value:
+                continue
+            was = row.status
+            recheck(session, row, pinner)
+            checked += 1
+            if was == PinStatus.PINNED.value and row.status != PinStatus.PINNED.value:
+                lost += 1
+                log.error("pin %s (%s) is %s at %s", row.cid, row.kind, row.status, row.pinner)
+    return f"pins checked: {checked}, no longer pinned: {lost}", True
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    job_id: str
+    func: Callable[[Daemon], Outcome]
+    interval_s: float
+    run_at_start: bool  # a fresh job store runs it at once; otherwise after one interval
+
+
+def job_specs(settings: Settings) -> list[JobSpec]:
+    return [
+        JobSpec("pipeline", pipeline_tick, settings.daemon_tick_interval_s, True),
+        JobSpec("sync", sync, settings.daemon_sync_interval_s, True),
+        JobSpec("scrape", scrape, settings.daemon_scrape_interval_s, True),
+        JobSpec("report", daily_report, settings.daemon_report_interval_s, False),
+        JobSpec("pin_check", pin_check, settings.daemon_pin_check_interval_s, False),
+    ]
+
+
+__all__ = ["JobSpec", "job_specs"]

@@ -1,0 +1,322 @@
+"""The stage registry: one small object per transition of the artwork state machine.
+
+Each stage names the states it takes artworks from (`entry`), the stage name its failures are
+recorded under (`failed_as`, the artwork's `failed_stage`), whether it resumes a failed
+artwork itself (`resumes_failed`: the irreversible mint and list steps, which reconcile with
+the marketplace first) or the runner moves it back to its entry state, and `advance(ids,
+ctx, tracker)`, idempotent: an artwork not due any more is left as it is. `available(ctx)`
+raises StageUnavailable with what is missing (no weights, no wallet), once per pass.
+
+The runner (bot/pipeline/runner.py) does the rest uniformly for all of them: which artworks
+are due, leases, retries with backoff, parking, progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, case
+from sqlmodel import col
+
+from bot.pipeline.context import PipelineContext, StageUnavailable, Tracker
+from storage.artworks import record_failure
+from storage.db import session_scope
+from storage.errors import StoreError
+from storage.models import Artwork, ArtworkState
+
+log = logging.getLogger(__name__)
+S = ArtworkState
+
+
+class Stage:
+    """Base: the per-artwork form. Batch stages override `advance`."""
+
+    name: ClassVar[str]
+    entry: ClassVar[tuple[ArtworkState, ...]]
+    failed_as: ClassVar[ArtworkState]
+    resumes_failed: ClassVar[bool] = False
+
+    def available(self, ctx: PipelineContext) -> None:
+        """Raise StageUnavailable when this configuration cannot run the stage."""
+
+    def batch_limit(self, ctx: PipelineContext) -> int:
+        return ctx.settings.stage_batch
+
+    def progress_total(self, artwork_ids: Sequence[int], ctx: PipelineContext) -> int:
+        """How many units `advance` reports for these artworks (artworks, by default)."""
+        return len(artwork_ids)
+
+    def order_by(self) -> Sequence[ColumnElement[Any]]:
+        """Best curation rank first (the ranking is the reason an artwork exists)."""
+        return (col(Artwork.rank).is_(None), col(Artwork.rank).asc())
+
+    def housekeeping(self, ctx: PipelineContext) -> None:
+        """Work of this stage that is not about due artworks (relisting expired orders)."""
+
+    def advance(self, artwork_ids: Sequence[int], ctx: PipelineContext, tracker: Tracker) -> None:
+        for artwork_id in artwork_ids:
+            if ctx.stop.is_set():
+                return  # finish the artwork in hand, leave the rest (their leases are freed)
+            try:
+                self.advance_one(artwork_id, ctx)
+            except (StoreError, StageUnavailable):
+                raise
+            except Exception as exc:  # one artwork's bug is recorded on it; the rest go on
+                log.exception("%s: artwork %s: unexpected error", self.name, artwork_id)
+                record_unexpected(ctx, self, [artwork_id], exc)
+            tracker.advance()
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        raise NotImplementedError
+
+
+def record_unexpected(
+    ctx: PipelineContext, stage: Stage, artwork_ids: Sequence[int], exc: Exception
+) -> None:
+    """A bug or an unforeseen error, recorded as a failure of the stage on the artworks it
+    left waiting (whatever it interrupted is safe: every stage is idempotent, and the
+    irreversible ones reconcile before they send again)."""
+    error = f"{stage.name}: unexpected {type(exc).__name__}: {exc}"
+    waiting = {s.value for s in (*stage.entry, S.FAILED)}
+    with session_scope(ctx.engine) as session:
+        for artwork_id in artwork_ids:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is not None and artwork.state in waiting:
+                record_failure(session, artwork, stage.failed_as, error)
+
+
+class PrepareStage(Stage):
+    name = "prepare"
+    entry = (S.CANDIDATE,)
+    failed_as = S.PREPARED
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.prepare_stage import prepare_artworks
+
+        settings = ctx.settings
+        for outcome in prepare_artworks(
+            ctx.engine,
+            ctx.app.blobs,
+            size=settings.generator_size,
+            max_pixels=settings.download_max_pixels,
+            artwork_ids=[artwork_id],
+        ):
+            if not outcome.ok:
+                log.warning("prepare: %s", outcome.detail)
+
+
+@dataclass(frozen=True)
+class _Generator:
+    models: Any
+    device: Any
+    options: Any
+
+
+class GenerateStage(Stage):
+    """Batch form: many artworks optimised together on the GPU."""
+
+    name = "generate"
+    entry = (S.PREPARED,)
+    failed_as = S.GENERATED
+
+    def available(self, ctx: PipelineContext) -> None:
+        settings = ctx.settings
+        try:
+            import torch  # noqa: F401
+
+            from generator.weights import WeightsStore
+        except ImportError as exc:
+            raise StageUnavailable(
+                f"the generator is not installed ({exc.name} is missing): install the "
+                "generate extra (pip install 'nftbot[generate]')"
+            ) from None
+        store = WeightsStore(settings.weights_cache_dir)
+        names = (settings.generator_vqgan, settings.generator_clip)
+        missing = [name for name in names if not store.available(name)]
+        if missing and not settings.allow_smoke_test_models:
+            fetch = "; ".join(f"bot models download {name}" for name in missing)
+            raise StageUnavailable(
+                f"weights missing under {settings.weights_cache_dir} ({', '.join(missing)}): "
+                f"{fetch}"
+            )
+
+    def progress_total(self, artwork_ids: Sequence[int], ctx: PipelineContext) -> int:
+        return len(artwork_ids) * ctx.settings.generator_steps  # one unit per artwork-step
+
+    def _generator(self, ctx: PipelineContext) -> _Generator:
+        def build() -> _Generator:
+            from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, load_models
+            from generator.batching import resolve_device
+            from generator.optimiser import GenerationSettings
+
+            settings = ctx.settings
+            device = resolve_device(settings.generator_device)
+            models = load_models(
+                settings.weights_cache_dir,
+                settings.generator_vqgan,
+                settings.generator_clip,
+                device,
+                allow_smoke_test_models=settings.allow_smoke_test_models,
+            )
+            if models.smoke_test:  # load_models logged it; a person must see it too
+                ctx.notices.append(SMOKE_TEST_WARNING)
+            options = GenerationSettings(
+                size=settings.generator_size,
+                steps=settings.generator_steps,
+                cutn=settings.generator_cutn,
+            )
+            return _Generator(models, device, options)
+
+        return ctx.resource("generator", build)
+
+    def advance(self, artwork_ids: Sequence[int], ctx: PipelineContext, tracker: Tracker) -> None:
+        from bot.pinning import frame_pin_hook
+        from bot.pipeline.generate_stage import generate_artworks
+
+        generator = self._generator(ctx)
+        report = generate_artworks(
+            ctx.engine,
+            ctx.app.blobs,
+            generator.models,
+            generator.options,
+            generator.device,
+            artwork_ids=list(artwork_ids),
+            batch_size=ctx.settings.generator_batch,
+            on_frame_saved=frame_pin_hook(ctx.app),
+            progress=tracker.advance,  # artwork-steps
+        )
+        for outcome in report.outcomes:
+            if not outcome.ok:
+                log.warning("generate: artwork %s: %s", outcome.artwork_id, outcome.detail)
+
+
+class ChooseStage(Stage):
+    name = "choose"
+    entry = (S.GENERATED,)
+    failed_as = S.CHOSEN
+
+    def available(self, ctx: PipelineContext) -> None:
+        if ctx.settings.choose.value == "review":
+            raise StageUnavailable(
+                "BOT_CHOOSE=review: generated artworks wait for a person "
+                "(bot choose ARTWORK [--iteration N])"
+            )
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.choose_stage import ChooseError, choose_frame
+
+        with session_scope(ctx.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            if artwork is None or artwork.state != S.GENERATED.value:
+                return
+            try:
+                choose_frame(session, artwork)
+            except ChooseError as exc:
+                record_failure(session, artwork, S.CHOSEN, str(exc))
+
+
+class PinStage(Stage):
+    name = "pin"
+    entry = (S.CHOSEN,)
+    failed_as = S.PINNED
+    resumes_failed = True  # pin_artwork moves a failed artwork back itself
+
+    def available(self, ctx: PipelineContext) -> None:
+        self._pinner(ctx)
+
+    def _pinner(self, ctx: PipelineContext) -> Any:
+        from bot.pinning import pinner_from_settings
+
+        try:
+            return ctx.resource("pinner", lambda: pinner_from_settings(ctx.settings))
+        except ValueError as exc:
+            raise StageUnavailable(f"IPFS pinner: {exc}") from None
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.cli.pins import generator_version
+        from bot.pipeline.pin_stage import PinStageError, pin_artwork
+
+        try:
+            result = pin_artwork(
+                ctx.engine,
+                artwork_id,
+                pinner=self._pinner(ctx),
+                blobs=ctx.app.blobs,
+                cid_version=ctx.settings.ipfs_cid_version,
+                generator_version=generator_version(),
+            )
+        except PinStageError as exc:  # not chosen any more: nothing for this stage
+            log.info("pin: %s", exc)
+            return
+        if result.detail:
+            log.info("pin: artwork %s: %s", artwork_id, result.detail)
+
+
+class _PublishStage(Stage):
+    resumes_failed = True  # reconcile with the marketplace before anything is sent again
+
+    def available(self, ctx: PipelineContext) -> None:
+        self.publisher(ctx)
+
+    def publisher(self, ctx: PipelineContext) -> Any:
+        from bot.pipeline.publish import open_publisher
+        from marketplace.wallet import WalletError
+
+        try:
+            return ctx.resource("publisher", lambda: open_publisher(ctx.app))
+        except WalletError as exc:
+            raise StageUnavailable(
+                f"wallet: {exc} (bot wallet create, and BOT_WALLET_PASSPHRASE)"
+            ) from None
+
+    def order_by(self) -> Sequence[ColumnElement[Any]]:
+        # What an earlier run left in flight is reconciled before anything new starts.
+        in_flight = [s.value for s in (S.MINTING, S.LISTING, S.FAILED)]
+        return (case((col(Artwork.state).in_(in_flight), 0), else_=1), *super().order_by())
+
+
+class MintStage(_PublishStage):
+    name = "mint"
+    entry = (S.PINNED, S.MINTING)
+    failed_as = S.MINTING
+
+    def batch_limit(self, ctx: PipelineContext) -> int:
+        return min(ctx.settings.stage_batch, ctx.settings.publish_cap)
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.mint_stage import advance_mint
+
+        advance_mint(self.publisher(ctx), artwork_id)
+
+
+class ListStage(_PublishStage):
+    name = "list"
+    entry = (S.MINTED, S.LISTING)
+    failed_as = S.LISTING
+
+    def housekeeping(self, ctx: PipelineContext) -> None:
+        from bot.pipeline.list_stage import relist_expired
+
+        for artwork_id, state in relist_expired(self.publisher(ctx)).items():
+            log.info("artwork %s: expired sell order replaced: %s", artwork_id, state.value)
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.list_stage import advance_listing
+
+        advance_listing(self.publisher(ctx), artwork_id)
+
+
+def default_stages() -> list[Stage]:
+    """The state machine's stages in order (DESIGN.md)."""
+    return [PrepareStage(), GenerateStage(), ChooseStage(), PinStage(), MintStage(), ListStage()]
+
+
+def stage_named(name: str, stages: Sequence[Stage] | None = None) -> Stage:
+    for stage in stages or default_stages():
+        if stage.name == name:
+            return stage
+    known = ", ".join(stage.name for stage in stages or default_stages())
+    raise KeyError(f"unknown stage {name!r}; stages: {known}")
