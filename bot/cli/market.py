@@ -80,30 +80,39 @@ def publish(
 def bids_sync(ctx: typer.Context) -> None:
     """Fetch bids on every published item, our sales since the last sync and the state of our
     sell orders; mark sold artworks."""
+    from bot.notify import open_notifier
     from bot.pipeline.publish import marketplace_for, marketplace_network
     from bot.pipeline.sold_stage import sync_market
     from marketplace.client import RaribleError
     from marketplace.wallet import WalletError, keystore_info
 
     context: AppContext = ctx.obj
-    try:
-        result = sync_market(
-            context.engine,
-            marketplace_for(context),
-            mode=context.settings.marketplace_mode.value,
-            seller=keystore_info(context.settings.wallet_dir).address,
-            weth=marketplace_network(context).weth,
-        )
-    except (RaribleError, WalletError) as exc:
-        err.print(f"[red]sync failed:[/red] {exc}")
-        raise typer.Exit(1) from None
+    settings = context.settings
+    # The webhook runs on its own thread: a slow or failing one never holds up the sync, and
+    # at exit the command waits at most BOT_WEBHOOK_TIMEOUT_S for what is still queued.
+    with open_notifier(settings, context.engine) as notifier:
+        try:
+            result = sync_market(
+                context.engine,
+                marketplace_for(context),
+                mode=settings.marketplace_mode.value,
+                seller=keystore_info(settings.wallet_dir).address,
+                weth=marketplace_network(context).weth,
+                protocol_fee_bps=settings.protocol_fee_bps,
+                notifier=notifier,
+            )
+        except (RaribleError, WalletError) as exc:
+            err.print(f"[red]sync failed:[/red] {exc}")
+            raise typer.Exit(1) from None
     bids, sales = result.bids, result.sales
+    resales = result.resales.new if result.resales else 0
     typer.echo(  # one plain line, never wrapped: scripts and logs read it
         f"bids: {bids.new} new, {bids.updated} updated, {bids.unchanged} unchanged; "
-        f"sales: {sales.new} new; sell orders changed: {result.orders.updated}; "
-        f"sold: {len(result.sold)}"
+        f"sales: {sales.new} new, {resales} resales; sell orders changed: "
+        f"{result.orders.updated}; sold: {len(result.sold)}"
     )
-    for reason in bids.skipped + sales.skipped:
+    skipped = bids.skipped + sales.skipped + (result.resales.skipped if result.resales else [])
+    for reason in skipped:
         err.print(f"[yellow]skipped:[/yellow] {reason}")
 
 
