@@ -21,7 +21,7 @@ MAX_POINTS = 60  # bars beyond this are unreadable: the largest are kept
 
 def chart_label(value: Any) -> str:
     text = printable(" ".join(str(value).split()), limit=MAX_LABEL)
-    return text.replace("\\", "\\\\").replace("$", r"\$")
+    return text.replace("$", r"\$")
 
 
 def _series(chart: Chart, section: Section) -> OrderedDict[str, list[tuple[str, float]]]:
