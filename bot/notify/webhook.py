@@ -99,9 +99,7 @@ class WebhookSender:
         try:
             status = response.status_code
             if 300 <= status < 400:
-                raise WebhookError(
-                    f"{self.origin} answered a redirect (HTTP {status}); not followed"
-                )
+                raise WebhookError(f"{self.origin} redirected (HTTP {status}); not followed")
             if not 200 <= status < 300:
                 raise WebhookError(f"{self.origin} answered HTTP {status}")
             return status
@@ -127,6 +125,7 @@ class Notifier:
         self._sender = WebhookSender(config)
         self._queue: queue.Queue[Event] = queue.Queue(maxsize=config.queue_size)
         self._closing = threading.Event()
+        self._abandoned = False  # close() gave up: the worker finishes silently
         self._deadline: float | None = None
         self._lock = threading.Lock()
         self.sent = 0
@@ -167,7 +166,8 @@ class Notifier:
         self._deadline = time.monotonic() + wait
         self._closing.set()
         self._thread.join(wait + 0.5)
-        left = self._queue.qsize() + (1 if self._thread.is_alive() else 0)
+        self._abandoned = self._thread.is_alive()
+        left = self._queue.qsize() + (1 if self._abandoned else 0)
         if self._streak:
             log.warning(
                 "webhook to %s: %d event(s) not delivered (last: %s)",
@@ -235,7 +235,7 @@ class Notifier:
         self.failed += 1
         self._streak += 1
         self._last_error = reason
-        if self._streak == 1:
+        if self._streak == 1 and not self._abandoned:
             log.warning(
                 "webhook: %s; the event is not retried (further failures are counted until "
                 "one succeeds)",

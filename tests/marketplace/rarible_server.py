@@ -65,6 +65,11 @@ class Fault:
     remaining: int
 
 
+def _units(wei: str) -> str:
+    """'50000000000000000' -> '0.05' (18 decimals, exact)."""
+    return format(Decimal(int(wei)).scaleb(-18).normalize(), "f")
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -401,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
             bid.update(
                 hash=order_hash,
                 maker=body["maker"].lower(),
-                make={**make, "valueDecimal": format(Decimal(int(make["value"])).scaleb(-18), "f")},
+                make={**make, "valueDecimal": _units(make["value"])},
                 take={**take, "valueDecimal": str(int(take["value"]))},
                 status="ACTIVE",
                 cancelled=False,
