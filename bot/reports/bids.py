@@ -12,11 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot.reports import store
 from bot.reports.model import Chart, Column, Report, Section
-from storage.models.market import Bid
 from storage.types import utcnow
 
 COLUMNS = [
@@ -42,10 +40,8 @@ def build(engine: Engine, *, mode: str, weth: str | None) -> Report:
     with store.reading(engine) as session:
         infos = store.artworks(session)
         items = store.published(session, mode, problems)
-        bids = session.exec(
-            select(Bid).where(Bid.mode == mode).order_by(col(Bid.item_id), col(Bid.id))
-        ).all()
-    groups: dict[tuple[str, str], list[Bid]] = defaultdict(list)
+        bids = store.bids(session, mode)
+    groups: dict[tuple[str, str], list[store.BidRow]] = defaultdict(list)
     for bid in bids:
         groups[(bid.item_id, bid.currency)].append(bid)
     rows: list[dict[str, Any]] = []

@@ -16,7 +16,8 @@ from bot.reports.values import as_float
 from bot.text import printable
 
 MAX_LABEL = 40
-MAX_POINTS = 60  # bars beyond this are unreadable: the largest are kept
+MAX_BARS = 60  # more bars are unreadable: the largest are kept (the title says so)
+MAX_TICKS = 20  # a line over many periods labels every n-th one
 
 
 def chart_label(value: Any) -> str:
@@ -49,6 +50,7 @@ def render_png(chart: Chart, section: Section) -> bytes | None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    title = chart.title
     try:
         if chart.kind in ("line", "scatter"):
             # Categories by position (dates and ids stay labels, never parsed as numbers)
@@ -61,10 +63,19 @@ def render_png(chart: Chart, section: Section) -> bytes | None:
                     axes.plot(xs, ys, marker="o", label=name)
                 else:
                     axes.scatter(xs, ys, label=name)
-            axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+            step = max(1, -(-len(labels) // MAX_TICKS))
+            shown = range(0, len(labels), step)
+            axes.set_xticks(list(shown), [labels[i] for i in shown], rotation=45, ha="right")
         else:
             labels = list(OrderedDict.fromkeys(x for points in series.values() for x, _ in points))
-            labels = labels[:MAX_POINTS]
+            if len(labels) > MAX_BARS:
+                largest: dict[str, float] = {}
+                for points in series.values():
+                    for x, y in points:
+                        largest[x] = max(largest.get(x, y), y)
+                keep = set(sorted(labels, key=lambda x: -largest[x])[:MAX_BARS])
+                labels = [x for x in labels if x in keep]
+                title = f"{chart.title} (largest {MAX_BARS} of {len(largest)})"
             width = 0.8 / len(series)
             for index, (name, points) in enumerate(series.items()):
                 values = dict(points)
@@ -80,7 +91,7 @@ def render_png(chart: Chart, section: Section) -> bytes | None:
                 axes.invert_yaxis()
             else:
                 axes.set_xticks(ticks, labels, rotation=45, ha="right")
-        axes.set_title(chart_label(chart.title))
+        axes.set_title(chart_label(title))
         axes.set_xlabel(chart_label(chart.xlabel))
         axes.set_ylabel(chart_label(chart.ylabel))
         if chart.series and any(series):

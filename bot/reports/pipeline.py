@@ -22,11 +22,10 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot.reports import store
 from bot.reports.model import Chart, Column, Report, Section
-from storage.models import PIPELINE_ORDER, Artwork, ArtworkEvent, ArtworkState
+from storage.models import PIPELINE_ORDER, ArtworkState
 from storage.types import utcnow
 
 STAGE_OF = {  # state -> the stage (command) that moves an artwork out of it
@@ -67,16 +66,10 @@ def _stats(values: list[float]) -> dict[str, Any]:
 
 def build(engine: Engine, *, mode: str) -> Report:
     with store.reading(engine) as session:
-        artworks = list(session.exec(select(Artwork)).all())
-        events = list(
-            session.exec(
-                select(ArtworkEvent).order_by(
-                    col(ArtworkEvent.artwork_id), col(ArtworkEvent.at), col(ArtworkEvent.id)
-                )
-            ).all()
-        )
+        artworks = store.artwork_rows(session)
+        events = store.events(session)
         infos = store.artworks(session)
-    history: dict[int, list[ArtworkEvent]] = defaultdict(list)
+    history: dict[int, list[store.EventRow]] = defaultdict(list)
     for event in events:
         history[event.artwork_id].append(event)
     sections = [
@@ -93,7 +86,7 @@ def build(engine: Engine, *, mode: str) -> Report:
     return Report("pipeline", "Pipeline", utcnow(), mode, sections, notes)
 
 
-def _funnel(artworks: list[Artwork], history: dict[int, list[ArtworkEvent]]) -> Section:
+def _funnel(artworks: list[store.ArtworkRow], history: dict[int, list[store.EventRow]]) -> Section:
     reached = [0] * len(ORDER)
     ever_failed = ever_rejected = 0
     now: dict[str, int] = defaultdict(int)
@@ -146,7 +139,7 @@ def _share(part: int, whole: int) -> Decimal | None:
     return (Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
 
 
-def _stage_times(history: dict[int, list[ArtworkEvent]]) -> Section:
+def _stage_times(history: dict[int, list[store.EventRow]]) -> Section:
     done: dict[str, list[float]] = defaultdict(list)
     failed: dict[str, list[float]] = defaultdict(list)
     whole: list[float] = []
@@ -216,7 +209,7 @@ def _stage_times(history: dict[int, list[ArtworkEvent]]) -> Section:
     )
 
 
-def _failures_by_stage(history: dict[int, list[ArtworkEvent]]) -> Section:
+def _failures_by_stage(history: dict[int, list[store.EventRow]]) -> Section:
     events: dict[str, int] = defaultdict(int)
     artworks: dict[str, set[int]] = defaultdict(set)
     for artwork_id, items in history.items():
@@ -244,8 +237,8 @@ def _failures_by_stage(history: dict[int, list[ArtworkEvent]]) -> Section:
     )
 
 
-def _failed_now(artworks: list[Artwork], infos: dict[int, store.ArtworkInfo]) -> Section:
-    groups: dict[tuple[str, str], list[Artwork]] = defaultdict(list)
+def _failed_now(artworks: list[store.ArtworkRow], infos: dict[int, store.ArtworkInfo]) -> Section:
+    groups: dict[tuple[str, str], list[store.ArtworkRow]] = defaultdict(list)
     for artwork in artworks:
         if artwork.state == ArtworkState.FAILED.value:
             groups[(artwork.failed_stage or "unknown", reason_kind(artwork.error))].append(artwork)
@@ -276,8 +269,8 @@ def _failed_now(artworks: list[Artwork], infos: dict[int, store.ArtworkInfo]) ->
     )
 
 
-def _rejections(artworks: list[Artwork]) -> Section:
-    groups: dict[str, list[Artwork]] = defaultdict(list)
+def _rejections(artworks: list[store.ArtworkRow]) -> Section:
+    groups: dict[str, list[store.ArtworkRow]] = defaultdict(list)
     for artwork in artworks:
         if artwork.state == ArtworkState.REJECTED.value:
             groups[reason_kind(artwork.reason)].append(artwork)

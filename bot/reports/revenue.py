@@ -24,12 +24,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot.reports import store
 from bot.reports.model import Chart, Column, Report, Section
 from bot.reports.proceeds import Part, SellTerms, royalty_income, seller_proceeds
-from storage.models.market import Bid, Sale
 from storage.types import utcnow
 
 PERIODS = ("day", "week", "month")
@@ -48,7 +46,7 @@ def period_of(moment: datetime, period: str) -> str:
 
 @dataclass
 class SaleLine:
-    sale: Sale
+    sale: store.SaleRow
     artwork_id: int | None
     currency: str
     resale: bool
@@ -60,7 +58,7 @@ class SaleLine:
     basis: str
 
 
-def _usd(amount: Decimal, sale: Sale) -> Decimal | None:
+def _usd(amount: Decimal, sale: store.SaleRow) -> Decimal | None:
     if sale.price_usd is None or sale.price <= 0:
         return None
     with localcontext() as exact:
@@ -68,7 +66,7 @@ def _usd(amount: Decimal, sale: Sale) -> Decimal | None:
         return (amount * sale.price_usd / sale.price).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _order_hash(sale: Sale) -> str | None:
+def _order_hash(sale: store.SaleRow) -> str | None:
     try:
         raw = json.loads(sale.raw_json or "{}")
     except ValueError:
@@ -78,7 +76,7 @@ def _order_hash(sale: Sale) -> str | None:
 
 
 def _sale_line(
-    sale: Sale,
+    sale: store.SaleRow,
     *,
     items: dict[str, store.Published],
     orders: dict[str, store.OrderInfo],
@@ -205,10 +203,8 @@ def build(
         infos = store.artworks(session)
         items = store.published(session, mode, problems)
         orders = store.orders(session, mode, problems)
-        sales = session.exec(
-            select(Sale).where(Sale.mode == mode).order_by(col(Sale.sold_at), col(Sale.id))
-        ).all()
-        bids = list(session.exec(select(Bid).where(Bid.mode == mode, Bid.status == "ACTIVE")).all())
+        sales = store.sales(session, mode)
+        bids = store.bids(session, mode, active_only=True)
     ours = {a.lower() for a in our_addresses}
     lines = [
         _sale_line(
@@ -416,12 +412,12 @@ def _monetary_value(
     lines: list[SaleLine],
     infos: dict[int, store.ArtworkInfo],
     items: dict[str, store.Published],
-    bids: list[Bid],
+    bids: list[store.BidRow],
     currencies: store.Currencies,
 ) -> Section:
     by_artwork = _revenue_by_artwork(lines)
     artwork_ids = sorted({i.artwork_id for i in items.values()} | set(by_artwork))
-    top_bid: dict[int, Bid] = {}
+    top_bid: dict[int, store.BidRow] = {}
     for bid in bids:
         if bid.artwork_id is None or bid.price is None:
             continue
@@ -494,7 +490,7 @@ def _by_category(
     lines: list[SaleLine],
     infos: dict[int, store.ArtworkInfo],
     items: dict[str, store.Published],
-    bids: list[Bid],
+    bids: list[store.BidRow],
 ) -> Section:
     published: dict[str, int] = defaultdict(int)
     for item in items.values():

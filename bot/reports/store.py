@@ -7,14 +7,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, NamedTuple
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.reports.proceeds import Part
-from storage.models import Artwork, Listing
-from storage.models.market import IntentStatus, MarketOrder, MintIntent
+from storage.models import Artwork, ArtworkEvent, Listing
+from storage.models.market import Bid, IntentStatus, MarketOrder, MintIntent, Sale
 
 NO_CATEGORY = "(none)"
 
@@ -80,23 +83,132 @@ class Currencies:
 
 
 def artworks(session: Session) -> dict[int, ArtworkInfo]:
-    rows = session.exec(
-        select(Artwork, Listing).join(Listing, col(Listing.id) == col(Artwork.listing_id))
-    ).all()
+    columns: list[Any] = [
+        Artwork.id,
+        Artwork.state,
+        Artwork.category,
+        Listing.name,
+        Listing.title,
+        Listing.marketplace,
+        Listing.item_id,
+        Listing.price,
+        Listing.currency,
+        Listing.price_usd,
+    ]
+    query = sa_select(*columns).join(Listing, col(Listing.id) == col(Artwork.listing_id))
+    rows = _rows(session, query)
     return {
-        artwork.id or 0: ArtworkInfo(
-            id=artwork.id or 0,
-            state=artwork.state,
-            category=artwork.category or NO_CATEGORY,
-            title=listing.name or listing.title,
-            source_marketplace=listing.marketplace,
-            source_item_id=listing.item_id,
-            source_price=listing.price,
-            source_currency=listing.currency,
-            source_price_usd=listing.price_usd,
+        artwork_id or 0: ArtworkInfo(
+            id=artwork_id or 0,
+            state=state,
+            category=category or NO_CATEGORY,
+            title=name or title,
+            source_marketplace=marketplace,
+            source_item_id=item_id,
+            source_price=price,
+            source_currency=currency,
+            source_price_usd=price_usd,
         )
-        for artwork, listing in rows
+        for (
+            artwork_id,
+            state,
+            category,
+            name,
+            title,
+            marketplace,
+            item_id,
+            price,
+            currency,
+            price_usd,
+        ) in rows
     }
+
+
+# Rows as plain tuples (named like the model's columns): building ORM objects for tens of
+# thousands of bids or events costs ten times the query.
+
+
+class BidRow(NamedTuple):
+    order_id: str
+    artwork_id: int | None
+    item_id: str
+    maker: str
+    currency: str
+    currency_symbol: str | None
+    price: Decimal | None
+    price_usd: Decimal | None
+    status: str
+    first_seen_at: datetime
+
+
+class SaleRow(NamedTuple):
+    id: int | None
+    activity_id: str
+    tx_hash: str | None
+    artwork_id: int | None
+    item_id: str
+    kind: str
+    buyer: str
+    seller: str | None
+    price: Decimal
+    currency: str
+    price_usd: Decimal | None
+    sold_at: datetime
+    protocol_fee_bps: int | None
+    raw_json: str | None
+
+
+class EventRow(NamedTuple):
+    artwork_id: int
+    from_state: str | None
+    to_state: str
+    reason: str | None
+    at: datetime
+
+
+class ArtworkRow(NamedTuple):
+    id: int | None
+    state: str
+    reason: str | None
+    failed_stage: str | None
+    error: str | None
+    attempts: int
+
+
+def _select(model: Any, names: tuple[str, ...]) -> Any:
+    """SELECT those columns of `model` (SQLAlchemy Core: rows, not objects)."""
+    return sa_select(*(getattr(model, name) for name in names))
+
+
+def _rows(session: Session, query: Any) -> list[Any]:
+    return list(session.connection().execute(query).all())
+
+
+def bids(session: Session, mode: str, *, active_only: bool = False) -> list[BidRow]:
+    query = _select(Bid, BidRow._fields).where(col(Bid.mode) == mode)
+    if active_only:
+        query = query.where(col(Bid.status) == "ACTIVE")
+    return [BidRow(*row) for row in _rows(session, query.order_by(col(Bid.id)))]
+
+
+def sales(session: Session, mode: str) -> list[SaleRow]:
+    query = (
+        _select(Sale, SaleRow._fields)
+        .where(col(Sale.mode) == mode)
+        .order_by(col(Sale.sold_at), col(Sale.id))
+    )
+    return [SaleRow(*row) for row in _rows(session, query)]
+
+
+def events(session: Session) -> list[EventRow]:
+    query = _select(ArtworkEvent, EventRow._fields).order_by(
+        col(ArtworkEvent.artwork_id), col(ArtworkEvent.at), col(ArtworkEvent.id)
+    )
+    return [EventRow(*row) for row in _rows(session, query)]
+
+
+def artwork_rows(session: Session) -> list[ArtworkRow]:
+    return [ArtworkRow(*row) for row in _rows(session, _select(Artwork, ArtworkRow._fields))]
 
 
 def published(session: Session, mode: str, problems: list[str]) -> dict[str, Published]:

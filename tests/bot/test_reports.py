@@ -273,3 +273,13 @@ def test_charts_escape_labels_and_drop_values_that_are_not_finite() -> None:
     assert png is not None and png.startswith(b"\x89PNG")
     assert render_png(chart, Section("s", "s", columns, section.rows[1:])) is None
     assert WETH  # the fixture's currency is the network's WETH
+
+
+def test_charts_of_many_rows_stay_readable() -> None:
+    columns = [Column("label", "label"), Column("value", "value", "int")]
+    many = [{"label": f"#{n}", "value": n} for n in range(500)]
+    for kind in ("bar", "barh", "line"):
+        png = render_png(
+            Chart(kind, "many", x="label", y="value"), Section("s", "s", columns, many)
+        )  # type: ignore[arg-type]
+        assert png is not None and png.startswith(b"\x89PNG")
