@@ -1,5 +1,6 @@
 """`bot report bids | revenue | pipeline`: reports from the store, as a table, CSV, JSON or
-an HTML page with charts. Reports only read: nothing in the store changes.
+an HTML page with charts. Reports only read: they open the store read-only (`context.reader`),
+so nothing in it can change and a missing database reads as an empty one.
 
 Exit codes: 0 done; 1 the report was written but some rows or charts could not be made (each
 named on stderr); 2 bad arguments (an unknown section, an --out that cannot be written).
@@ -66,7 +67,7 @@ def report_bids(
     context: AppContext = ctx.obj
     _check_out(out)
     mode = context.settings.marketplace_mode.value
-    report = bids.build(context.engine, mode=mode, weth=_weth(mode))
+    report = bids.build(context.reader, mode=mode, weth=_weth(mode))
     _emit(report, fmt, out, section)
 
 
@@ -89,7 +90,7 @@ def report_revenue(
     settings = context.settings
     mode = settings.marketplace_mode.value
     report = revenue.build(
-        context.engine,
+        context.reader,
         mode=mode,
         weth=_weth(mode),
         our_addresses=_our_addresses(context),
@@ -112,7 +113,7 @@ def report_pipeline(
 
     context: AppContext = ctx.obj
     _check_out(out)
-    report = pipeline.build(context.engine, mode=context.settings.marketplace_mode.value)
+    report = pipeline.build(context.reader, mode=context.settings.marketplace_mode.value)
     _emit(report, fmt, out, section)
 
 

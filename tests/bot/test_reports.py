@@ -283,3 +283,11 @@ def test_charts_of_many_rows_stay_readable() -> None:
             Chart(kind, "many", x="label", y="value"), Section("s", "s", columns, many)
         )  # type: ignore[arg-type]
         assert png is not None and png.startswith(b"\x89PNG")
+
+
+def test_reports_without_a_database_read_an_empty_store_and_create_nothing(data_dir) -> None:  # type: ignore[no-untyped-def]
+    for name in ("bids", "revenue", "pipeline"):
+        result = run("report", name, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["report"] == name
+    assert not (data_dir / "bot.db").exists()

@@ -1,7 +1,7 @@
 """Reports and notifications: sales.protocol_fee_bps; the notifications ledger.
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
