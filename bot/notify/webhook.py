@@ -23,7 +23,6 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -294,7 +293,3 @@ class NullNotifier:
     def __exit__(self, *exc: object) -> None:
         return None
 
-
-def describe(event: Event) -> dict[str, Any]:
-    """The JSON payload of `event` (for `bot notify test` and logs)."""
-    return payload(event, WebhookFormat.JSON)
