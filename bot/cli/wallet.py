@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from bot.context import AppContext
-from marketplace.networks import network_for_mode
-from marketplace.wallet import WalletError, create_keystore, import_keystore, keystore_info
+from bot.cli.output import console
+from bot.cli.output import err_console as err
 
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:  # eth_account takes ~1 s to import: only the wallet commands load it
+    from bot.context import AppContext
+    from marketplace.wallet import WalletError
+
 wallet_app = typer.Typer(
     help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
 )
@@ -57,6 +58,8 @@ def create(
     ),
 ) -> None:
     """Generate a new key and store it encrypted. Refuses to overwrite an existing keystore."""
+    from marketplace.wallet import WalletError, create_keystore
+
     try:
         address = create_keystore(_wallet_dir(ctx), _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
@@ -74,6 +77,8 @@ def import_(
     scrypt_n: int | None = typer.Option(None, "--scrypt-n", help="scrypt work factor."),
 ) -> None:
     """Store an existing private key encrypted."""
+    from marketplace.wallet import WalletError, import_keystore
+
     if key_file is not None:
         try:
             key = key_file.read_text(encoding="utf-8").strip()
@@ -94,6 +99,8 @@ def import_(
 @wallet_app.command("address")
 def address(ctx: typer.Context) -> None:
     """Print the wallet address (no passphrase needed)."""
+    from marketplace.wallet import WalletError, keystore_info
+
     try:
         typer.echo(keystore_info(_wallet_dir(ctx)).address)
     except WalletError as exc:
@@ -103,6 +110,9 @@ def address(ctx: typer.Context) -> None:
 @wallet_app.command("export-public")
 def export_public(ctx: typer.Context) -> None:
     """Print what may be shared: address, keystore location and KDF, network. Never the key."""
+    from marketplace.networks import network_for_mode
+    from marketplace.wallet import WalletError, keystore_info
+
     context: AppContext = ctx.obj
     try:
         info = keystore_info(_wallet_dir(ctx))
