@@ -38,8 +38,7 @@ def test_a_partial_generator_install_names_what_is_missing(tmp_path: Path) -> No
     result = run_bot("generate", cwd=tmp_path, blocked=["taming"], env={"BOT_DATA_DIR": "data"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "bot generate needs the generator extra: pip install 'nftbot[generate]' "
-        "(missing: taming)"
+        "bot generate needs the generator extra: pip install 'nftbot[generate]' (missing: taming)"
     )
 
 
