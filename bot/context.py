@@ -21,10 +21,15 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._engine is not None:
+            return self._engine
+        from bot.extras import require_extra
         from storage.db import make_engine
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return self._engine or make_engine(self.settings.db_url)
+        if self.settings.db_url.startswith("postgresql"):
+            require_extra("postgres", "a PostgreSQL BOT_DATABASE_URL")
+        return make_engine(self.settings.db_url)
 
     @cached_property
     def blobs(self) -> BlobStore:

@@ -55,6 +55,15 @@ def test_the_browser_source_needs_the_browser_extra(tmp_path: Path) -> None:
     )
 
 
+def test_a_postgres_database_needs_the_postgres_extra(tmp_path: Path) -> None:
+    env = {"BOT_DATA_DIR": "data", "BOT_DATABASE_URL": "postgresql+psycopg://bot@127.0.0.1/bot"}
+    result = run_bot("status", cwd=tmp_path, blocked=["psycopg"], env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "a PostgreSQL BOT_DATABASE_URL needs the postgres extra: pip install 'nftbot[postgres]'"
+    )
+
+
 def test_core_pipeline_stages_run_without_the_generator(tmp_path: Path) -> None:
     """choose and pin are core (tests/test_install.py runs the whole core path)."""
     env = {"BOT_DATA_DIR": "data"}
