@@ -29,7 +29,9 @@ class AppContext:
 
         if self.settings.db_url.startswith("postgresql"):
             require_extra("postgres", "a PostgreSQL BOT_DATABASE_URL")
-        return make_engine(self.settings.db_url)
+        # Commands never migrate silently: an older database is refused with the command that
+        # upgrades it (`bot db upgrade`), a newer one always (storage/schema.py).
+        return make_engine(self.settings.db_url, schema_policy="check")
 
     @cached_property
     def blobs(self) -> BlobStore:

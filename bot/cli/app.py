@@ -27,7 +27,7 @@ from bot.extras import MissingExtra, extra_for_module
 # `bot --help` lists the commands in these panels, in this order: the pipeline reads top to
 # bottom. A new command gets a place here (a test fails for one that has none).
 HELP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Setup", ("init", "doctor", "config", "wallet", "models")),
+    ("Setup", ("init", "doctor", "config", "db", "wallet", "models")),
     ("Sources", ("import", "scrape", "images")),
     ("Pipeline", ("curate", "prepare", "generate", "choose", "pin", "publish")),
     ("Market", ("bids", "sales")),
@@ -119,6 +119,9 @@ def _root(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each of its plugins at INFO when it is first imported, which is now
+    # after this point (commands import the database code lazily): nothing a user can act on.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     ctx.obj = AppContext(settings)
 
 
@@ -157,3 +160,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # A database of another schema: one line (storage.schema is only imported, and so a
+        # SchemaError only possible, once a command has opened the database).
+        schema = sys.modules.get("storage.schema")
+        if schema is None or not isinstance(exc, schema.SchemaError):
+            raise
+        err.print(f"database: {exc}", markup=False, highlight=False)
+        sys.exit(2)

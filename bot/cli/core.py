@@ -24,15 +24,14 @@ def register(app: typer.Typer) -> None:
 
 def init(ctx: typer.Context) -> None:
     """Create the data dir and the database (migrated to the latest schema)."""
-    from storage.migrations import current_version
+    from storage import schema
 
     context: AppContext = ctx.obj
     context.settings.data_dir.mkdir(parents=True, exist_ok=True)
     context.blobs.root.mkdir(parents=True, exist_ok=True)
-    with context.engine.connect() as connection:
-        version = current_version(connection)
+    revision = schema.state(context.engine).current
     console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (schema v{version})")
+    console.print(f"database: {context.settings.db_url} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 

@@ -29,4 +29,6 @@ class Frame(SQLModel, table=True):
     width: int
     height: int
     chosen: bool = Field(default=False, description="The frame picked for publication.")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -46,5 +46,9 @@ class Listing(SQLModel, table=True):
         default=None, sa_column=Column(Text()), description="Why the image download was refused."
     )
     raw_json: str | None = Field(default=None, sa_column=Column(Text()))
-    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    first_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -42,5 +42,9 @@ class Pin(SQLModel, table=True):
     status: str = PinStatus.QUEUED.value
     request_id: str | None = Field(default=None, description="Pinning-service request id.")
     error: str | None = Field(default=None, sa_column=Column(Text()))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
