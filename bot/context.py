@@ -24,11 +24,8 @@ class AppContext:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         if self._engine is not None:
             return self._engine
-        from bot.extras import require_extra
         from storage.db import make_engine
 
-        if self.settings.db_url.startswith("postgresql"):
-            require_extra("postgres", "a PostgreSQL BOT_DATABASE_URL")
         # Commands never migrate silently: an older database is refused with the command that
         # upgrades it (`bot db upgrade`), a newer one always (storage/schema.py).
         return make_engine(self.settings.db_url, schema_policy="check")

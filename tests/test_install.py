@@ -166,7 +166,7 @@ def test_core_install_runs_import_curate_pin_and_dry_run_publish(tmp_path: Path)
     assert seeded.stdout.strip() == "4"
     _run([bot, "choose"], env=env, cwd=tmp_path)
     _run([bot, "pin"], env=env, cwd=tmp_path)
-    _run([bot, "wallet", "create", "--scrypt-n", "1024"], env=env, cwd=tmp_path)
+    _run([bot, "wallet", "create", "--scrypt-n", "16384"], env=env, cwd=tmp_path)
     _run([bot, "publish"], env=env, cwd=tmp_path)
     status = json.loads(_run([bot, "status", "--json"], env=env, cwd=tmp_path).stdout)
     assert status["listed"] == 4 and status["failed"] == 0

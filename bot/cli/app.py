@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from bot import __version__
@@ -105,16 +105,23 @@ def _root(
         is_eager=True,
         help="Print the version and exit.",
     ),
+    env_file: Path | None = typer.Option(
+        None,
+        "--env-file",
+        help="Settings file to read (default: $BOT_ENV_FILE, else .env in this directory).",
+        show_default=False,
+    ),
 ) -> None:
     """Load and validate settings before any command runs."""
+    from bot.cli.settings_report import report_invalid_settings
     from bot.context import AppContext
     from bot.settings import load_settings
+    from bot.settings_errors import SettingsError
 
     try:
-        settings = load_settings()
-    except ValidationError as exc:
-        err.print(f"[red]Invalid settings:[/red]\n{exc}")
-        err.print("See .env.example for every setting and its meaning.")
+        settings = load_settings(env_file=env_file)
+    except SettingsError as exc:
+        report_invalid_settings(exc.problems)
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -6,8 +6,10 @@ import json
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
 from bot.cli.output import console, new_table, print_table
+from bot.text import printable
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -80,7 +82,8 @@ def doctor(ctx: typer.Context) -> None:
     width = max(len(result.name) for result in results)
     for result in results:
         mark = _MARKS.get(result.status, result.status)
-        console.print(f"{mark} {result.name:<{width}}  {escape(result.detail)}", highlight=False)
+        detail = escape(printable(result.detail))
+        console.print(f"{mark} {result.name:<{width}}  {detail}", highlight=False)
     failures = sum(1 for result in results if result.status == "fail")
     warnings = sum(1 for result in results if result.status == "warn")
     console.print(f"{failures} failed, {warnings} warning(s)", highlight=False)
@@ -100,5 +103,7 @@ def config_show(
         return
     table = new_table("setting", "value", title="Effective settings (env BOT_* and .env)")
     for name, value in shown.items():
-        table.add_row(f"BOT_{name.upper()}", "" if value is None else str(value))
+        # Text, not a markup string: a value such as `[/x]` is shown as written
+        cell = Text("" if value is None else printable(str(value)))
+        table.add_row(f"BOT_{name.upper()}", cell)
     print_table(table)

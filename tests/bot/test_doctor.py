@@ -112,7 +112,7 @@ def test_kubo_and_pinning_service_targets(data_dir: Path, monkeypatch: pytest.Mo
 def test_the_passphrase_unlocks_the_keystore(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    address = create_keystore(data_dir / "wallet", "the right passphrase", scrypt_n=2**10)
+    address = create_keystore(data_dir / "wallet", "the right passphrase", scrypt_n=2**14)
     _, lines = doctor(monkeypatch, wallet_passphrase="the right passphrase")
     assert lines["wallet"] == ("ok", f"{address} unlocks with BOT_WALLET_PASSPHRASE")
     code, lines = doctor(monkeypatch, wallet_passphrase="a wrong passphrase")
