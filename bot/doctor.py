@@ -13,10 +13,10 @@ side by side in threads, so the network waits and the keystore's scrypt overlap.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,24 +76,40 @@ def check_config(context: AppContext) -> CheckResult:
 
 def check_database(context: AppContext) -> CheckResult:
     from storage import schema
-    from storage.db import make_engine
+    from storage.db import integrity_problems, make_engine
+    from storage.errors import describe
 
-    # Inspect the schema as it is: doctor reports an old or new database, it never migrates.
-    found = schema.state(make_engine(context.settings.db_url, schema_policy="skip"))
+    # Read-only, the schema as it is: doctor reports an old, new or damaged database; it never
+    # creates or migrates one.
+    engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
+    found = schema.state(engine)
     if found.is_empty:
         return CheckResult("database", "warn", "empty: the first command creates the schema")
+    if found.current is not None and found.current not in schema.known_revisions():
+        detail = f"revision {found.current} is newer than this code ({found.head}): upgrade nftbot"
+        return CheckResult("database", "fail", detail)
+    problems = integrity_problems(engine)
+    if problems:
+        detail = f"damaged ({problems[0]}): restore a backup; `bot db check` lists the damage"
+        return CheckResult("database", "fail", detail)
+    checked = "" if problems is None else ", quick_check ok"
     if not found.is_current:
         where = found.current or f"hand-written v{found.legacy_version}"
         return CheckResult(
             "database", "fail", f"schema {where}, code needs {found.head}: run `bot db upgrade`"
         )
-    return CheckResult("database", "ok", f"{context.settings.db_url} revision {found.current}")
+    return CheckResult(
+        "database", "ok", f"{describe(context.settings.db_url)} revision {found.current}{checked}"
+    )
 
 
 def check_disk(context: AppContext) -> CheckResult:
-    context.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(context.settings.data_dir).free
-    detail = f"{free / 1024**3:.1f} GiB free under {context.settings.data_dir}"
+    # The nearest existing directory: doctor creates nothing, not even the data dir.
+    where = context.settings.data_dir.resolve()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    detail = f"{free / 1024**3:.1f} GiB free under {where}"
     return CheckResult("disk", "ok" if free >= MIN_FREE_BYTES else "fail", detail)
 
 
@@ -220,10 +236,15 @@ def check_ipfs(context: AppContext) -> CheckResult:
     settings = context.settings
     kind = settings.ipfs_pinner
     if kind is PinnerKind.LOCAL:
+        # Doctor creates nothing: a blockstore not made yet is checked where it will be.
         root = settings.ipfs_dir
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
-            pass
+        where = root.resolve()
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        if not os.access(where, os.W_OK | os.X_OK):
+            return CheckResult("ipfs", "fail", f"local blockstore: {where} is not writable")
+        if where != root.resolve():
+            return CheckResult("ipfs", "ok", f"local blockstore {root} can be created")
         return CheckResult("ipfs", "ok", f"local blockstore {root} is writable")
     details = []
     if kind is PinnerKind.KUBO or settings.ipfs_provide_via_kubo:

@@ -168,10 +168,19 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        # A database of another schema: one line (storage.schema is only imported, and so a
-        # SchemaError only possible, once a command has opened the database).
-        schema = sys.modules.get("storage.schema")
-        if schema is None or not isinstance(exc, schema.SchemaError):
+        # Store problems become one line. Imported here, on the error path only: start-up
+        # stays free of the database code.
+        from storage.errors import StoreError, classify_os_error
+        from storage.schema import SchemaError
+
+        if isinstance(exc, SchemaError):  # a database of another schema
+            err.print(f"database: {exc}", markup=False, highlight=False)
+            sys.exit(2)
+        if isinstance(exc, StoreError):  # damaged, read-only, full or unreachable store
+            err.print(str(exc), markup=False, highlight=False)
+            sys.exit(2)
+        found = classify_os_error(exc) if isinstance(exc, OSError) else None
+        if found is None:  # a full or read-only disk under the data dir (blobs, ipfs, outbox)
             raise
-        err.print(f"database: {exc}", markup=False, highlight=False)
+        err.print(str(found), markup=False, highlight=False)
         sys.exit(2)

@@ -27,13 +27,14 @@ def register(app: typer.Typer) -> None:
 def init(ctx: typer.Context) -> None:
     """Create the data dir and the database (migrated to the latest schema)."""
     from storage import schema
+    from storage.errors import describe
 
     context: AppContext = ctx.obj
     context.settings.data_dir.mkdir(parents=True, exist_ok=True)
     context.blobs.root.mkdir(parents=True, exist_ok=True)
     revision = schema.state(context.engine).current
     console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (revision {revision})")
+    console.print(f"database: {describe(context.settings.db_url)} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 
@@ -47,7 +48,7 @@ def status(
     from storage.models import PIPELINE_ORDER, ArtworkState
 
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         counts = counts_by_state(session)
     ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
     if as_json:

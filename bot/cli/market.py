@@ -122,7 +122,7 @@ def bids_list(
     from storage.models.market import Bid
 
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         query = select(Bid).where(Bid.mode == context.settings.marketplace_mode.value)
         if artwork is not None:
             query = query.where(Bid.artwork_id == artwork)
@@ -177,7 +177,7 @@ def sales(
     from storage.models.market import Sale
 
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         rows = session.exec(
             select(Sale)
             .where(Sale.mode == context.settings.marketplace_mode.value)

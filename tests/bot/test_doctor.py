@@ -47,7 +47,7 @@ def test_every_check_has_one_line_and_dry_run_skips_rarible(
     code, lines = doctor(monkeypatch)
     assert list(lines) == [check.__name__.removeprefix("check_") for check in CHECKS]
     assert lines["rarible"] == ("skip", "dry-run: nothing is sent to Rarible")
-    assert lines["ipfs"][0] == "ok" and "writable" in lines["ipfs"][1]
+    assert lines["ipfs"][0] == "ok" and "local blockstore" in lines["ipfs"][1]
     failures = sum(status == "fail" for status, _ in lines.values())
     assert code == failures == 0
 
