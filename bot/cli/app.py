@@ -31,7 +31,7 @@ HELP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sources", ("import", "scrape", "images")),
     ("Pipeline", ("curate", "prepare", "generate", "choose", "pin", "publish")),
     ("Market", ("bids", "sales")),
-    ("Reports", ("status", "pins", "eda")),
+    ("Reports", ("status", "report", "pins", "eda")),
     ("Tools", ("ipfs",)),
 )
 OTHER_PANEL = "Other"
