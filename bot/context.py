@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from storage.blobstore import BlobStore
-from storage.db import make_engine, refuse_damaged
-from storage.errors import StoreUnavailable, classify_os_error, describe
-from storage.store_mode import check_mode
+
+if TYPE_CHECKING:  # imported when used: `bot --help` and completion load no database code
+    from sqlalchemy.engine import Engine
+
+    from storage.blobstore import BlobStore
 
 
 @dataclass
@@ -24,6 +24,10 @@ class AppContext:
         """The store for commands that write: created at the head revision when missing."""
         if self._engine is not None:
             return self._engine
+        from storage.db import make_engine, refuse_damaged
+        from storage.errors import StoreUnavailable, classify_os_error, describe
+        from storage.store_mode import check_mode
+
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -48,6 +52,10 @@ class AppContext:
         a database that does not exist yet reads as empty."""
         if self._engine is not None:
             return self._engine
+        from storage.db import make_engine
+        from storage.errors import describe
+        from storage.store_mode import check_mode
+
         engine = make_engine(self.settings.db_url, schema_policy="check", read_only=True)
         mode = self.settings.marketplace_mode.value
         check_mode(engine, mode, describe(self.settings.db_url), adopt=False)
@@ -55,4 +63,6 @@ class AppContext:
 
     @cached_property
     def blobs(self) -> BlobStore:
+        from storage.blobstore import BlobStore
+
         return BlobStore(self.settings.blob_dir)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli.output import err_console
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +24,7 @@ def daemon(ctx: typer.Context) -> None:
     """Run the bot: scrape, the pipeline, bid/sale sync, a daily report and pin check on a
     schedule kept in the database; stops cleanly on SIGTERM/SIGINT."""
     from bot.cli.progress import progress
+    from bot.context import AppContext
     from bot.daemon.lock import InstanceLock, LockHeld, command_line
     from bot.daemon.logs import add_file_log
     from bot.daemon.service import Daemon, serve

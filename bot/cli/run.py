@@ -15,16 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pipeline.cycle import STEPS, CycleReport
-from bot.pipeline.runner import StageReport
+from bot.cli.output import console, err_console, new_table, print_table
+from bot.pipeline.steps import STEPS
 from bot.text import printable
+
+if TYPE_CHECKING:  # the pipeline is imported when a command runs, not for `bot --help`
+    from bot.context import AppContext
+    from bot.pipeline.cycle import CycleReport
+    from bot.pipeline.runner import StageReport
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +64,32 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def print_cycle(report: CycleReport) -> None:
-    table = Table(title="bot run")
-    for name in ("step", "result", "detail"):
-        table.add_column(name)
+    """Steps and stages in the order they ran: scrape, curate, fetch, the stages, sync."""
+    table = new_table("step", "result", "detail", title="bot run")
     marks = {"done": "[green]done[/green]", "failed": "[red]failed[/red]"}
-    for step in report.steps:
-        table.add_row(step.name, marks.get(step.status, step.status), step.detail)
+    before = [step for step in report.steps if step.name != "sync"]
+    after = [step for step in report.steps if step.name == "sync"]
+    for step in before:
+        table.add_row(step.name, marks.get(step.status, step.status), _plain(step.detail))
     for stage in _merged(report.stages.stages):
-        table.add_row(*_stage_row(stage))
-    console.print(table)
+        name, result, detail = _stage_row(stage)
+        table.add_row(name, result, _plain(detail))
+    for step in after:
+        table.add_row(step.name, marks.get(step.status, step.status), _plain(step.detail))
+    print_table(table)
+
+
+def _plain(text: str) -> Text:
+    """Details quote errors and names from outside: shown as text, never as markup."""
+    return Text(printable(" ".join(text.split())))
 
 
 def _merged(stages: list[StageReport]) -> list[StageReport]:
-    """A stage that ran several rounds (or a reconcile first) is one row."""
-    merged: dict[str, StageReport] = {}
+    """A stage that ran several rounds (or a reconcile first) is one row, in pipeline order."""
+    from bot.pipeline.runner import StageReport
+    from bot.pipeline.stages import default_stages
+
+    merged: dict[str, StageReport] = {s.name: StageReport(s.name) for s in default_stages()}
     for stage in stages:
         into = merged.setdefault(stage.name, StageReport(stage.name))
         into.skipped = into.skipped or stage.skipped
@@ -82,7 +97,8 @@ def _merged(stages: list[StageReport]) -> list[StageReport]:
         into.failed.update(stage.failed)
         into.parked.update(stage.parked)
         into.waiting += stage.waiting
-    return list(merged.values())
+    ran = {stage.name for stage in stages}
+    return [stage for name, stage in merged.items() if name in ran]
 
 
 def _stage_row(stage: StageReport) -> tuple[str, str, str]:
@@ -156,7 +172,10 @@ def run(
         raise typer.Exit(1)
 
 
-def failed(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def failed(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the failed artworks as JSON."),
+) -> None:
     """Failed artworks: stage, error, attempts, and the next retry (or parked: waits for
     `bot retry`)."""
     from bot.pipeline.context import PipelineContext
@@ -190,9 +209,14 @@ def failed(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
     if not rows:
         console.print("no failed artworks")
         return
-    table = Table(title=f"Failed artworks (parked after {policy.max_attempts} attempts)")
-    for name in ("artwork", "stage", "attempts", "next retry", "error"):
-        table.add_column(name)
+    table = new_table(
+        "artwork",
+        "stage",
+        "attempts",
+        "next retry",
+        "error",
+        title=f"Failed artworks (parked after {policy.max_attempts} attempts)",
+    )
     for row in rows:
         when = (
             "[red]parked[/red] (bot retry)"
@@ -205,7 +229,7 @@ def failed(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
         table.add_row(
             str(row.artwork_id), row.stage, f"{row.attempts}/{policy.max_attempts}", when, error
         )
-    console.print(table)
+    print_table(table)
 
 
 def retry(

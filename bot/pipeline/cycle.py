@@ -222,9 +222,6 @@ def _guarded(
         return StepReport(name, "failed", f"unexpected {type(exc).__name__}: {exc}", failures=1)
 
 
-STEPS = ("scrape", "curate", "fetch", "stages", "sync")
-
-
 def run_cycle(
     ctx: PipelineContext,
     *,

@@ -168,7 +168,9 @@ def test_mainnet_needs_explicit_confirmation(data_dir, monkeypatch) -> None:  # 
     assert result.exit_code == 2 and "BOT_MAINNET_CONFIRM" in result.output
 
 
-def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplog, rarible, request) -> None:  # type: ignore[no-untyped-def]
+def test_key_never_reaches_logs_db_outbox_or_output(  # type: ignore[no-untyped-def]
+    data_dir, monkeypatch, caplog, rarible, request
+) -> None:
     key, _ = setup_wallet(data_dir, monkeypatch)
     monkeypatch.setenv("BOT_LOG_LEVEL", "DEBUG")
     monkeypatch.setenv("BOT_LISTING_KIND", "fixed-price")
