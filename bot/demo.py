@@ -138,9 +138,11 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
         ),
         Step("Again: idempotent, nothing left to do", ["run", "--once", "--skip", "fetch"]),
         Step("Pins and their status", ["pins", "--no-check"]),
-        Step("Bids and sales (dry run: nothing was sent, so none)", ["bids", "list"]),
         Step("Failed artworks, if any", ["failed"]),
         Step("Artworks per state", ["status"]),
+        Step("Report: the pipeline's funnel, time per stage, failures", ["report", "pipeline"]),
+        Step("Report: bids (dry run: nothing was sent, so none)", ["report", "bids"]),
+        Step("Report: revenue (dry run: nothing sold)", ["report", "revenue"]),
     ]
     stopped = "generate, choose, pin, publish" if plan.can_prepare else "prepare, generate, …"
     not_run = [] if plan.env is not None else [f"{stopped}: {plan.note}"]

@@ -450,8 +450,12 @@ class Settings(BaseSettings):
 
     @property
     def weights_cache_dir(self) -> Path:
-        """Weights placed by hand (BOT_WEIGHTS_DIR), else the download cache."""
-        return self.weights_dir or self.data_dir / "models"
+        """Weights placed by hand (BOT_WEIGHTS_DIR), else the download cache: in the data dir
+        when one is set, else shared by the modes' data dirs (data/models: weights are the
+        same in every mode, and gigabytes)."""
+        if self.weights_dir:
+            return self.weights_dir
+        return (self.data_dir if self._data_dir_explicit else DEFAULT_DATA_ROOT) / "models"
 
     def redacted(self) -> dict[str, Any]:
         """Every setting with secrets replaced, for display."""

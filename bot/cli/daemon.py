@@ -28,6 +28,7 @@ def daemon(ctx: typer.Context) -> None:
     from bot.daemon.lock import InstanceLock, LockHeld, command_line
     from bot.daemon.logs import add_file_log
     from bot.daemon.service import Daemon, serve
+    from bot.notify import open_notifier
     from storage.db import refuse_damaged
     from storage.errors import describe
     from storage.models.daemon import DaemonState
@@ -64,7 +65,8 @@ def daemon(ctx: typer.Context) -> None:
             )
         refuse_damaged(engine)
         check_mode(engine, settings.marketplace_mode.value, describe(settings.db_url))
-        state = serve(Daemon(AppContext(settings, _engine=engine), progress=progress))
+        app = AppContext(settings, _engine=engine)
+        state = serve(Daemon(app, progress=progress, notifier=open_notifier(settings, engine)))
     finally:
         lock.release()
     if state is DaemonState.STOPPING:

@@ -135,6 +135,7 @@ def run(
     Exit 1 when any item failed in this run."""
     from bot.cli.progress import progress
     from bot.daemon.lock import InstanceLock, LockHeld, command_line
+    from bot.notify import open_notifier
     from bot.pipeline.context import PipelineContext
     from bot.pipeline.cycle import run_cycle
     from bot.pipeline.stages import default_stages, stage_named
@@ -156,8 +157,11 @@ def run(
         raise typer.Exit(2) from None
     failures = 0
     try:
-        pipeline = PipelineContext(app=context, progress=progress)
-        with stop_on_signals(pipeline.stop):
+        # The webhook (BOT_WEBHOOK_URL) hears of artworks parked as failed, sales and new
+        # highest bids; at exit the command waits at most BOT_WEBHOOK_TIMEOUT_S for it.
+        notifier = open_notifier(context.settings, context.engine)
+        pipeline = PipelineContext(app=context, progress=progress, notifier=notifier)
+        with notifier, stop_on_signals(pipeline.stop):
             while True:
                 report = run_cycle(pipeline, skip=skip, stages=stages)
                 print_cycle(report)

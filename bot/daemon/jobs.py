@@ -7,13 +7,10 @@ cannot run is reported once, by the daemon, not on every run).
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
 from bot.pipeline.cycle import StepReport, curate_step, fetch_step, scrape_step, sync_step
@@ -66,49 +63,46 @@ def sync(daemon: Daemon) -> Outcome:
 
 
 def daily_report(daemon: Daemon) -> Outcome:
-    """The day's summary as JSON under <data_dir>/reports/: artworks per state, failures
-    (parked or waiting for a retry), bids and gross sales per currency in this mode."""
-    from sqlmodel import select
-
-    from bot.pipeline.retry import failed_artworks
-    from storage.artworks import counts_by_state
-    from storage.models.market import Bid, Sale
+    """The day's reports (bot report pipeline | revenue | bids, as HTML with charts) under
+    <data_dir>/reports/<date>-<name>.html, each written whole or not at all."""
+    from bot.reports import bids, pipeline, render, revenue
+    from marketplace.networks import network_for_mode
+    from marketplace.wallet import WalletError, keystore_info
 
     ctx = daemon.pipeline
     settings = ctx.settings
     mode = settings.marketplace_mode.value
-    with session_scope(ctx.engine) as session:
-        states = counts_by_state(session)
-        bids = session.exec(select(Bid).where(Bid.mode == mode)).all()
-        sales = session.exec(select(Sale).where(Sale.mode == mode)).all()
-        gross: dict[str, Decimal] = {}
-        with localcontext() as exact:
-            exact.prec = 100  # wei-precise sums
-            for sale in sales:
-                amount = sale.amount if sale.amount is not None else sale.price
-                gross[sale.currency] = gross.get(sale.currency, Decimal(0)) + amount
-        active_bids = Counter(b.status for b in bids)
-    failed = failed_artworks(ctx.engine, ctx.policy)
-    now = datetime.now(UTC)
-    summary = {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "mode": mode,
-        "artworks": states,
-        "failed": {
-            "parked": sum(1 for f in failed if f.parked),
-            "waiting_for_retry": sum(1 for f in failed if not f.parked),
-        },
-        "bids": dict(active_bids),
-        "sales": len(sales),
-        "gross": {currency: format(total, "f") for currency, total in gross.items()},
+    weth = network_for_mode(mode).weth
+    try:
+        ours = {keystore_info(settings.wallet_dir).address.lower()}
+    except (WalletError, OSError, ValueError):
+        ours = set()
+    reports = {
+        "pipeline": pipeline.build(ctx.engine, mode=mode),
+        "revenue": revenue.build(
+            ctx.engine,
+            mode=mode,
+            weth=weth,
+            our_addresses=ours,
+            protocol_fee_bps=settings.protocol_fee_bps,
+            period="day",
+        ),
+        "bids": bids.build(ctx.engine, mode=mode, weth=weth),
     }
     folder = settings.data_dir / "reports"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"daily-{now:%Y-%m-%d}.json"
-    temporary = target.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(target)  # never a half-written report
-    return f"report {target}: {sum(states.values())} artworks, {len(sales)} sales", True
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    problems = 0
+    for name, report in reports.items():
+        found = list(report.problems)
+        problems += len(found)
+        for problem in found:
+            log.warning("report %s: %s", name, problem)
+        target = folder / f"{day}-{name}.html"
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(render.to_html(report, found), encoding="utf-8")
+        temporary.replace(target)  # never a half-written report
+    return f"reports under {folder} ({day}-*.html), {problems} problem(s)", True
 
 
 def pin_check(daemon: Daemon) -> Outcome:

@@ -35,6 +35,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import AppContext
 from bot.daemon import heartbeat
 from bot.daemon.jobs import JobSpec, Outcome, job_specs
+from bot.notify import DaemonEvent
+from bot.notify.webhook import Notifier, NullNotifier
 from bot.pipeline.context import PipelineContext, ProgressFactory, StageUnavailable, silent_progress
 from bot.pipeline.cycle import sources_configured
 from bot.pipeline.runner import reconcile_in_flight
@@ -82,9 +84,14 @@ class DaemonExecutor(ThreadPoolExecutor):  # type: ignore[misc]
 
 
 class Daemon:
-    def __init__(self, app: AppContext, progress: ProgressFactory = silent_progress) -> None:
+    def __init__(
+        self,
+        app: AppContext,
+        progress: ProgressFactory = silent_progress,
+        notifier: Notifier | NullNotifier | None = None,
+    ) -> None:
         self.app = app
-        self.pipeline = PipelineContext(app=app, progress=progress)
+        self.pipeline = PipelineContext(app=app, progress=progress, notifier=notifier)
         self.stopping = self.pipeline.stop
         self._reported: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -205,9 +212,12 @@ def serve(daemon: Daemon, *, install_signals: bool = True) -> DaemonState:
         settings.data_dir,
     )
     scheduler = build_scheduler(daemon)
+    notifier = daemon.pipeline.notifier
     state = DaemonState.STOPPED
     note = "stopped cleanly"
     try:
+        if notifier is not None:
+            notifier.notify(DaemonEvent("started", detail=f"{settings.marketplace_mode.value}"))
         daemon.survey()
         reconciled = reconcile_in_flight(daemon.pipeline)
         for stage in reconciled.stages:
@@ -231,6 +241,9 @@ def serve(daemon: Daemon, *, install_signals: bool = True) -> DaemonState:
         beater.close()
         heartbeat.stop(engine, daemon.heartbeat_id, state=DaemonState.STOPPED, note=note)
         log.info("daemon %s", note)
+        if notifier is not None:
+            notifier.notify(DaemonEvent("stopped", detail=note))
+            notifier.close()  # waits at most BOT_WEBHOOK_TIMEOUT_S for what is queued
     return state
 
 

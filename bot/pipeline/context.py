@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -16,6 +16,9 @@ from bot.context import AppContext
 from bot.pipeline.retry import FailedArtwork, RetryPolicy
 from bot.settings import Settings
 from storage.leases import new_owner_id
+
+if TYPE_CHECKING:
+    from bot.notify.webhook import Notifier, NullNotifier
 
 T = TypeVar("T")
 
@@ -51,8 +54,10 @@ class PipelineContext:
     owner: str = field(default_factory=new_owner_id)  # this worker's lease id
     progress: ProgressFactory = silent_progress
     stop: threading.Event = field(default_factory=threading.Event)
-    # Called with each artwork parked as failed (after it is committed): the log, and the
-    # webhook notifier when one is configured.
+    # Told about artworks parked as failed, sales and new highest bids (bot/notify); None or
+    # a NullNotifier when no webhook is configured.
+    notifier: Notifier | NullNotifier | None = None
+    # Called with each artwork parked as failed (after it is committed), after the notifier.
     on_parked: list[Callable[[FailedArtwork], None]] = field(default_factory=list)
     # Said once to whoever runs the pipeline (e.g. that the images come from untrained
     # smoke-test models): `bot run` prints them loudly after the cycle.

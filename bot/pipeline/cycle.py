@@ -197,14 +197,17 @@ def sync_step(ctx: PipelineContext) -> StepReport:
                 mode=settings.marketplace_mode.value,
                 seller=seller,
                 weth=marketplace_network(ctx.app).weth,
+                protocol_fee_bps=settings.protocol_fee_bps,
+                notifier=ctx.notifier,
             )
     except (RaribleError, WalletError) as exc:
         return StepReport("sync", "failed", str(exc), failures=1)
+    resales = result.resales.new if result.resales else 0
     return StepReport(
         "sync",
         "done",
         f"bids: {result.bids.new} new, {result.bids.updated} updated; sales: "
-        f"{result.sales.new} new; sold: {len(result.sold)}",
+        f"{result.sales.new} new, {resales} resales; sold: {len(result.sold)}",
     )
 
 

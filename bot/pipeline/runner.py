@@ -226,12 +226,32 @@ def run_stage(
             failed.error,
             failed.artwork_id,
         )
-        for hook in ctx.on_parked:
-            try:
-                hook(failed)
-            except Exception:  # a notification never blocks the pipeline
-                log.exception("on_parked hook %r failed", hook)
+        _announce_parked(ctx, failed)
     return report
+
+
+def _announce_parked(ctx: PipelineContext, failed: FailedArtwork) -> None:
+    """The webhook (its own thread: never blocks) and the hooks; none of them can stop the
+    pipeline."""
+    if ctx.notifier is not None and ctx.notifier.enabled:
+        from bot.notify import ArtworkFailedEvent
+
+        try:
+            ctx.notifier.notify(
+                ArtworkFailedEvent(
+                    artwork_id=failed.artwork_id,
+                    stage=failed.stage,
+                    error=failed.error,
+                    attempts=failed.attempts,
+                )
+            )
+        except Exception:
+            log.exception("notifying artwork %s parked failed", failed.artwork_id)
+    for hook in ctx.on_parked:
+        try:
+            hook(failed)
+        except Exception:
+            log.exception("on_parked hook %r failed", hook)
 
 
 def run_pass(

@@ -88,10 +88,24 @@ def record_unexpected(
                 record_failure(session, artwork, stage.failed_as, error)
 
 
+def _require_generator_extra(ctx: PipelineContext) -> None:
+    from bot.extras import EXTRAS, missing_modules
+
+    absent = missing_modules("generate")
+    if absent:
+        raise StageUnavailable(
+            f"the generator extra is not installed (missing: {', '.join(absent)}): "
+            f"{EXTRAS['generate'].install_hint}"
+        )
+
+
 class PrepareStage(Stage):
     name = "prepare"
     entry = (S.CANDIDATE,)
     failed_as = S.PREPARED
+
+    def available(self, ctx: PipelineContext) -> None:
+        _require_generator_extra(ctx)  # decoding and resizing use the generator's image code
 
     def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
         from bot.pipeline.prepare_stage import prepare_artworks
@@ -123,16 +137,10 @@ class GenerateStage(Stage):
     failed_as = S.GENERATED
 
     def available(self, ctx: PipelineContext) -> None:
-        settings = ctx.settings
-        try:
-            import torch  # noqa: F401
+        _require_generator_extra(ctx)
+        from generator.weights import WeightsStore
 
-            from generator.weights import WeightsStore
-        except ImportError as exc:
-            raise StageUnavailable(
-                f"the generator is not installed ({exc.name} is missing): install the "
-                "generate extra (pip install 'nftbot[generate]')"
-            ) from None
+        settings = ctx.settings
         store = WeightsStore(settings.weights_cache_dir)
         names = (settings.generator_vqgan, settings.generator_clip)
         missing = [name for name in names if not store.available(name)]
