@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
@@ -44,6 +44,9 @@ def status(
     as_json: bool = typer.Option(
         False, "--json", help="Print {state: count, daemon: {...}} as JSON."
     ),
+    require_daemon: bool = typer.Option(
+        False, "--require-daemon", help="Exit 1 when the daemon is not alive (health checks)."
+    ),
 ) -> None:
     """Count artworks per state; whether the daemon is alive, its last heartbeat and the next
     runs of its jobs."""
@@ -64,13 +67,19 @@ def status(
         shown: dict[str, object] = {state.value: counts.get(state.value, 0) for state in ordered}
         shown["daemon"] = daemon.as_json()
         typer.echo(json.dumps(shown))
-        return
+    else:
+        _print_states(counts, ordered)
+        _print_daemon(daemon)
+    if require_daemon and not daemon.alive:
+        raise typer.Exit(1)
+
+
+def _print_states(counts: dict[str, int], ordered: list[Any]) -> None:
     table = new_table("state", "count", title="Artworks by state", right=("count",))
     for state in ordered:
         table.add_row(state.value, str(counts.get(state.value, 0)))
     table.add_row("[bold]total[/bold]", f"[bold]{sum(counts.values())}[/bold]")
     print_table(table)
-    _print_daemon(daemon)
 
 
 def _print_daemon(daemon: DaemonView) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import console
+from bot.cli.output import console, err_console
 
 if TYPE_CHECKING:  # alembic and the database load when a command runs, not for `--help`
     from bot.context import AppContext
@@ -101,3 +101,53 @@ def check(
     for problem in problems:
         console.print(f"  {problem}", markup=False, highlight=False)
     raise typer.Exit(1)
+
+
+@db_app.command("mode")
+def mode(
+    ctx: typer.Context,
+    adopt: str | None = typer.Option(
+        None,
+        "--adopt",
+        help="Record this mode on a store that has none recorded (one made before modes were "
+        "recorded that holds records of several modes).",
+    ),
+) -> None:
+    """Show the marketplace mode the store belongs to (dry-run, testnet, mainnet), or record
+    one on a store that has none yet."""
+    from rich.text import Text
+
+    from storage.db import make_engine
+    from storage.errors import describe
+    from storage.store_mode import MODES, modes_in_use, record_mode, recorded_mode
+
+    context: AppContext = ctx.obj
+    url = context.settings.db_url
+    where = describe(url)
+    if adopt is None:
+        engine = make_engine(url, schema_policy="check", read_only=True)
+        with engine.connect() as connection:
+            stored = recorded_mode(connection)
+            found = modes_in_use(connection)
+        held = ", ".join(f"{m}: {n}" for m, n in sorted(found.items())) or "no marketplace records"
+        console.print(Text(f"database {where} ({held}): {stored or 'none recorded'}"))
+        return
+    if adopt not in MODES:
+        err_console.print(Text(f"--adopt {adopt}: the modes are {', '.join(MODES)}"))
+        raise typer.Exit(2)
+    engine = make_engine(url, schema_policy="check")
+    with engine.connect() as connection:
+        stored = recorded_mode(connection)
+        found = modes_in_use(connection)
+    if stored is not None:
+        err_console.print(Text(f"database {where} is already recorded as {stored}"))
+        raise typer.Exit(2)
+    if found and adopt not in found:
+        err_console.print(
+            Text(f"database {where} holds no {adopt} records (it holds {', '.join(sorted(found))})")
+        )
+        raise typer.Exit(2)
+    record_mode(engine, adopt)
+    others = sorted(set(found) - {adopt})
+    note = f"; its {', '.join(others)} records stay, filtered out by their mode" if others else ""
+    console.print(Text(f"database {where} recorded as {adopt}{note}"))
