@@ -216,6 +216,7 @@ def _guarded(
 ) -> StepReport:
     """A step's unexpected error is reported as its failure; the cycle goes on. The store's
     own errors stop the cycle."""
+    log.debug("step %s starting", name)
     try:
         return step(ctx)
     except StoreError:

@@ -97,6 +97,11 @@ def _kept_alive(ctx: PipelineContext, artwork_ids: Sequence[int]) -> Iterator[No
         thread.join()
 
 
+def _any(ctx: PipelineContext, where: Sequence[ColumnElement[bool]]) -> bool:
+    with ctx.engine.connect() as connection:
+        return connection.execute(select(Artwork.id).where(*where).limit(1)).first() is not None
+
+
 def _snapshot(ctx: PipelineContext, artwork_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
     with session_scope(ctx.engine) as session:
         rows = session.exec(
@@ -166,6 +171,16 @@ def run_stage(
     """One pass of `stage` over its due artworks (or those in `only_states`, or exactly
     `artwork_ids` when they are due)."""
     report = StageReport(stage.name)
+    due: ColumnElement[bool]
+    if only_states is not None:
+        due = col(Artwork.state).in_([s.value for s in only_states])
+    else:
+        due = due_condition(stage.entry, stage.failed_as, ctx.policy, utcnow())
+    where = [due]
+    if artwork_ids is not None:
+        where.append(col(Artwork.id).in_(list(artwork_ids)))
+    if not stage.has_housekeeping and not _any(ctx, where):
+        return report  # nothing due: not even the cost of checking what the stage needs
     try:
         stage.available(ctx)
     except StageUnavailable as exc:
@@ -177,14 +192,6 @@ def run_stage(
         raise
     except Exception:
         log.exception("%s: housekeeping failed", stage.name)
-    due: ColumnElement[bool]
-    if only_states is not None:
-        due = col(Artwork.state).in_([s.value for s in only_states])
-    else:
-        due = due_condition(stage.entry, stage.failed_as, ctx.policy, utcnow())
-    where = [due]
-    if artwork_ids is not None:
-        where.append(col(Artwork.id).in_(list(artwork_ids)))
     ids = leases.claim_batch(
         ctx.engine,
         ctx.owner,
@@ -195,7 +202,7 @@ def run_stage(
     )
     if not ids:
         return report
-    log.debug("%s: leased artworks %s as %s", stage.name, ids, ctx.owner)
+    log.debug("stage %s: leased artworks %s as %s", stage.name, ids, ctx.owner)
     parked: list[FailedArtwork] = []
     try:
         if not stage.resumes_failed:

@@ -38,6 +38,7 @@ class Stage:
     entry: ClassVar[tuple[ArtworkState, ...]]
     failed_as: ClassVar[ArtworkState]
     resumes_failed: ClassVar[bool] = False
+    has_housekeeping: ClassVar[bool] = False  # runs `housekeeping` even when nothing is due
 
     def available(self, ctx: PipelineContext) -> None:
         """Raise StageUnavailable when this configuration cannot run the stage."""
@@ -304,6 +305,7 @@ class ListStage(_PublishStage):
     name = "list"
     entry = (S.MINTED, S.LISTING)
     failed_as = S.LISTING
+    has_housekeeping = True
 
     def housekeeping(self, ctx: PipelineContext) -> None:
         from bot.pipeline.list_stage import relist_expired

@@ -11,8 +11,8 @@ from bot.settings import MarketplaceMode, Settings, parse_year_range
 def test_defaults_are_safe() -> None:
     settings = Settings()
     assert settings.marketplace_mode is MarketplaceMode.DRY_RUN
-    assert settings.data_dir == Path("data")
-    assert settings.db_url == "sqlite:///data/bot.db"
+    assert settings.data_dir == Path("data/dry-run")  # each mode has a data dir of its own
+    assert settings.db_url == "sqlite:///data/dry-run/bot.db"
 
 
 def test_env_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,0 +1,329 @@
+"""A whole pipeline on loopback for crash, fault and end-to-end tests (and
+benchmarks/bench_crash.py): the bundled sample imported into a data dir, a wallet, tiny
+untrained models, the local Rarible test server; `bot run --once` as a real process, killed
+at chosen points; what reached the market counted on the server's side.
+
+A template data dir (sample imported, wallet, smoke-test weights) is built once and copied
+for each round, so a round starts in a second.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from storage.db import make_engine, session_scope
+from storage.models import Artwork
+from storage.models.market import IntentStatus, MarketOrder, MintIntent
+
+REPO = Path(__file__).resolve().parents[2]
+PASSPHRASE = "pipeline world passphrase"
+STAGES = ("prepare", "generate", "choose", "pin", "mint", "list", "sync")
+TOP = 4  # candidates per world: every stage has several artworks to work on
+
+
+def base_env(data_dir: Path, rarible_url: str, weights: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "BOT_DATA_DIR": str(data_dir),
+            "BOT_MARKETPLACE_MODE": "testnet",
+            "BOT_RARIBLE_API_URL": rarible_url,
+            "BOT_RARIBLE_API_KEY": "k-world",
+            "BOT_WALLET_PASSPHRASE": PASSPHRASE,
+            "BOT_LISTING_KIND": "fixed-price",
+            "BOT_IPFS_PINNER": "local",
+            "BOT_ALLOW_SMOKE_TEST_MODELS": "true",
+            "BOT_WEIGHTS_DIR": str(weights),
+            "BOT_GENERATOR_SIZE": "32",
+            "BOT_GENERATOR_STEPS": "3",
+            "BOT_GENERATOR_CUTN": "2",
+            "BOT_GENERATOR_DEVICE": "cpu",
+            "BOT_CURATE_TOP": str(TOP),
+            "BOT_STAGE_BATCH": "2",
+            "BOT_RETRY_BACKOFF_S": "1",
+            "BOT_RETRY_BACKOFF_MAX_S": "1",
+            "BOT_RETRY_MAX_ATTEMPTS": "100",
+            "BOT_LOG_LEVEL": "DEBUG",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def build_template(root: Path) -> Path:
+    """root/template: the sample imported, a wallet; root/weights: the tiny models."""
+    from marketplace.wallet import MIN_SCRYPT_N, create_keystore
+
+    template = root / "template"
+    images = root / "sample_images"
+    env = base_env(template, "http://127.0.0.1:9", root / "weights")
+    script = (
+        "from pathlib import Path; import sys; "
+        "from bot.sample import SAMPLE_CSV, build_sample_images; "
+        "build_sample_images(Path(sys.argv[1])); print(SAMPLE_CSV)"
+    )
+    csv_path = subprocess.run(
+        [sys.executable, "-c", script, str(images)],
+        env=env, cwd=root, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    _bot(env, root, "import", "kaggle", csv_path, "--images", str(images))
+    create_keystore(template / "wallet", PASSPHRASE, scrypt_n=MIN_SCRYPT_N)
+    return template
+
+
+def _bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.cli.app import main; main()", *args],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if result.returncode not in (0, 1):
+        raise AssertionError(f"bot {' '.join(args)}: {result.returncode}\n{result.stderr[-3000:]}")
+    return result
+
+
+def new_world(template: Path, where: Path) -> Path:
+    data_dir = where / "data"
+    shutil.copytree(template, data_dir)
+    return data_dir
+
+
+@dataclass
+class RunOutcome:
+    returncode: int | None  # None: killed
+    killed_at: str | None = None  # the stage (or step) it was killed in
+    log: str = ""
+
+
+def start_run(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli.app import main; main()", "run", "--once",
+         "--skip", "fetch"],
+        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str], seen: threading.Condition) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        with seen:
+            lines.append(line)
+            seen.notify_all()
+    with seen:
+        seen.notify_all()
+
+
+def run_and_kill(
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    target: str | None,
+    delay_s: float,
+    state: Any = None,
+    timeout_s: float = 300,
+) -> RunOutcome:
+    """`bot run --once`, SIGKILLed `delay_s` after it starts working on `target` (a stage, or
+    the sync step), or when the server holds a request it stored without answering
+    (`state.stored_then_hanging`, for a hang fault). target None: run to the end."""
+    process = start_run(env, cwd)
+    lines: list[str] = []
+    seen = threading.Condition()
+    reader = threading.Thread(target=_drain, args=(process, lines, seen), daemon=True)
+    reader.start()
+    marker = None
+    if target is not None:
+        marker = f"step {target} starting" if target == "sync" else f"stage {target}: leased"
+    deadline = time.monotonic() + timeout_s
+    killed_at = None
+    try:
+        with seen:
+            while process.poll() is None and time.monotonic() < deadline:
+                if state is not None and state.stored_then_hanging.is_set():
+                    killed_at = f"{target} (request stored, answer not recorded)"
+                    break
+                if marker and any(marker in line for line in lines):
+                    killed_at = target
+                    break
+                seen.wait(0.05)
+        if killed_at is not None and process.poll() is None:
+            time.sleep(delay_s)
+            process.send_signal(signal.SIGKILL)
+            if state is not None:
+                state.stored_then_hanging.clear()
+        elif process.poll() is None and time.monotonic() >= deadline:
+            process.send_signal(signal.SIGKILL)
+            killed_at = "timeout"
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        reader.join(10)
+        if process.stderr is not None:
+            process.stderr.close()
+    killed = process.returncode == -signal.SIGKILL
+    return RunOutcome(None if killed else process.returncode, killed_at if killed else None,
+                      "".join(lines))  # fmt: skip
+
+
+@dataclass
+class MarketCheck:
+    """What the market holds against what the bot recorded (all must be 0/empty)."""
+
+    double_mints: list[str] = field(default_factory=list)  # token URIs minted more than once
+    double_orders: list[str] = field(default_factory=list)  # items with 2+ live sell orders
+    lost: list[int] = field(default_factory=list)  # recorded listed but not on the market
+    stuck: list[int] = field(default_factory=list)  # candidates that did not reach `listed`
+    listed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.double_mints or self.double_orders or self.lost or self.stuck)
+
+
+def check_market(data_dir: Path, state: Any) -> MarketCheck:
+    """Counted on the server's side, independent of the bot's database."""
+    check = MarketCheck()
+    with state.lock:
+        per_uri: dict[str, int] = {}
+        for item in state.items.values():
+            uri = item["lazy"]["uri"]
+            per_uri[uri] = per_uri.get(uri, 0) + 1
+        live: dict[str, int] = {}
+        for order in state.orders.values():
+            if order["status"] == "ACTIVE":
+                asset = order["make"]["assetType"]
+                item_id = f"{asset['contract'].lower()}:{int(asset['tokenId'])}"
+                live[item_id] = live.get(item_id, 0) + 1
+        orders_by_hash = {h.lower(): o for h, o in state.orders.items()}
+        items = dict(state.items)
+    check.double_mints = sorted(uri for uri, n in per_uri.items() if n > 1)
+    check.double_orders = sorted(item for item, n in live.items() if n > 1)
+    engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip")
+    try:
+        with session_scope(engine) as session:
+            artworks = session.exec(select(Artwork)).all()
+            intents = {
+                i.artwork_id: i
+                for i in session.exec(select(MintIntent)).all()
+                if i.status == IntentStatus.DONE.value
+            }
+            orders = {
+                o.artwork_id: o
+                for o in session.exec(select(MarketOrder)).all()
+                if o.status == IntentStatus.DONE.value
+            }
+        for artwork in artworks:
+            if artwork.state in ("rejected",):
+                continue
+            artwork_id = artwork.id or 0
+            if artwork.state != "listed":
+                check.stuck.append(artwork_id)
+                continue
+            check.listed += 1
+            intent, order = intents.get(artwork_id), orders.get(artwork_id)
+            item_id = f"{intent.collection.lower()}:{int(intent.token_id)}" if intent else None
+            if (
+                intent is None
+                or item_id not in items
+                or order is None
+                or order.order_hash.lower() not in orders_by_hash
+                or orders_by_hash[order.order_hash.lower()]["status"] != "ACTIVE"
+            ):
+                check.lost.append(artwork_id)
+    finally:
+        engine.dispose()
+    return check
+
+
+class RandomFaults:
+    """Stands in for the server's fault queue: each write and each lookup the publisher
+    reconciles with fails with probability `rate` (429, 500, a timeout, a 500 after the
+    write was stored; a lookup lagging behind with 404). Queued faults still come first."""
+
+    WRITES = ("/v0.1/nft/mints", "/v0.1/order/orders")
+
+    def __init__(self, state: Any, rate: float, rng: random.Random) -> None:
+        self.queued = state.take_fault  # the server's own (add_fault)
+        self.rate, self.rng = rate, rng
+        self.injected: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, method: str, path: str) -> str | None:
+        queued = self.queued(method, path)
+        if queued is not None:
+            return queued
+        if method == "POST" and path in self.WRITES:
+            kinds = ("429", "500", "timeout", "500_after_store")
+        elif method == "GET" and (
+            path.startswith("/v0.1/nft/items/")
+            or (path.startswith("/v0.1/order/orders/0x") and path.count("/") == 4)
+        ):
+            kinds = ("429", "500", "timeout", "404")
+        else:
+            return None
+        with self._lock:
+            if self.rng.random() >= self.rate:
+                return None
+            kind = self.rng.choice(kinds)
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+            return kind
+
+
+def finish(
+    env: dict[str, str], data_dir: Path, state: Any, *, runs: int = 8
+) -> tuple[MarketCheck, list[RunOutcome]]:
+    """Follow-up runs (no kill) until every artwork is listed, or `runs` of them; a retry
+    waits out its backoff (1 s here) first."""
+    outcomes: list[RunOutcome] = []
+    check = check_market(data_dir, state)
+    for _ in range(runs):
+        if outcomes and not check.stuck:
+            break
+        time.sleep(1.1)
+        outcomes.append(run_and_kill(env, data_dir.parent, target=None, delay_s=0))
+        check = check_market(data_dir, state)
+    return check, outcomes
+
+
+@dataclass
+class KillPlan:
+    target: str
+    delay_s: float
+    hang: str | None = None  # a fault that stores the request and never answers
+
+
+def random_plan(rng: random.Random) -> KillPlan:
+    """A kill point: a random stage or the sync, a random moment into it; one time in four
+    at mint or list, the moment the server stored the request and has not answered."""
+    target = rng.choice(STAGES)
+    if target in ("mint", "list") and rng.random() < 0.25:
+        path = "/v0.1/nft/mints" if target == "mint" else "/v0.1/order/orders"
+        return KillPlan(target, rng.uniform(0, 0.2), hang=path)
+    return KillPlan(target, rng.uniform(0, 1.5))
+
+
+def stage_reached(log: str) -> set[str]:
+    found = {s for s in STAGES[:-1] if f"stage {s}: leased" in log}
+    if "step sync starting" in log:
+        found.add("sync")
+    return found
+
+
+def iter_rounds(n: int, seed: int) -> Iterator[random.Random]:
+    base = random.Random(seed)
+    for _ in range(n):
+        yield random.Random(base.getrandbits(64))
