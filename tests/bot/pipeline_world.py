@@ -34,7 +34,9 @@ STAGES = ("prepare", "generate", "choose", "pin", "mint", "list", "sync")
 TOP = 4  # candidates per world: every stage has several artworks to work on
 
 
-def base_env(data_dir: Path, rarible_url: str, weights: Path, **extra: str) -> dict[str, str]:
+def base_env(
+    data_dir: Path, rarible_url: str, weights: Path, *, top: int = TOP, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(
         {
@@ -52,7 +54,7 @@ def base_env(data_dir: Path, rarible_url: str, weights: Path, **extra: str) -> d
             "BOT_GENERATOR_STEPS": "3",
             "BOT_GENERATOR_CUTN": "2",
             "BOT_GENERATOR_DEVICE": "cpu",
-            "BOT_CURATE_TOP": str(TOP),
+            "BOT_CURATE_TOP": str(top),
             "BOT_STAGE_BATCH": "2",
             "BOT_RETRY_BACKOFF_S": "1",
             "BOT_RETRY_BACKOFF_MAX_S": "1",
@@ -133,11 +135,13 @@ def run_and_kill(
     target: str | None,
     delay_s: float,
     state: Any = None,
+    batch: int = 1,
     timeout_s: float = 300,
 ) -> RunOutcome:
     """`bot run --once`, SIGKILLed `delay_s` after it starts working on `target` (a stage, or
     the sync step), or when the server holds a request it stored without answering
-    (`state.stored_then_hanging`, for a hang fault). target None: run to the end."""
+    (`state.stored_then_hanging`, for a hang fault); in the stage's `batch`-th batch. target
+    None: run to the end."""
     process = start_run(env, cwd)
     lines: list[str] = []
     seen = threading.Condition()
@@ -154,7 +158,7 @@ def run_and_kill(
                 if state is not None and state.stored_then_hanging.is_set():
                     killed_at = f"{target} (request stored, answer not recorded)"
                     break
-                if marker and any(marker in line for line in lines):
+                if marker and sum(marker in line for line in lines) >= batch:
                     killed_at = target
                     break
                 seen.wait(0.05)
@@ -304,16 +308,59 @@ class KillPlan:
     target: str
     delay_s: float
     hang: str | None = None  # a fault that stores the request and never answers
+    batch: int = 1  # killed in the stage's n-th batch
 
 
-def random_plan(rng: random.Random) -> KillPlan:
-    """A kill point: a random stage or the sync, a random moment into it; one time in four
-    at mint or list, the moment the server stored the request and has not answered."""
-    target = rng.choice(STAGES)
+# Which stage takes an artwork in each state (or failed in it: the recorded failed stage).
+_STAGE_OF = {
+    "candidate": "prepare",
+    "prepared": "generate",
+    "generated": "choose",
+    "chosen": "pin",
+    "pinned": "mint",
+    "minting": "mint",
+    "minted": "list",
+    "listing": "list",
+}
+_FAILED_STAGE_OF = {"prepared": "prepare", "generated": "generate", "chosen": "choose",
+                    "pinned": "pin", "minting": "mint", "listing": "list"}  # fmt: skip
+
+
+def pending_stages(data_dir: Path) -> list[str]:
+    """The stages that still have artworks to work on (the sync always has)."""
+    found: set[str] = {"sync"}
+    database = data_dir / "bot.db"
+    if not database.exists():
+        return ["prepare", "sync"]  # curation makes the candidates in the first run
+    engine = make_engine(f"sqlite:///{database}", schema_policy="skip")
+    try:
+        with session_scope(engine) as session:
+            rows = session.exec(select(Artwork.state, Artwork.failed_stage)).all()
+    finally:
+        engine.dispose()
+    if not rows:
+        found.add("prepare")
+    for state, failed_stage in rows:
+        stage = _FAILED_STAGE_OF.get(failed_stage or "") if state == "failed" else None
+        stage = stage or _STAGE_OF.get(state)
+        if stage:
+            found.add(stage)
+    return [s for s in STAGES if s in found]
+
+
+def random_plan(rng: random.Random, stages: list[str] | None = None) -> KillPlan:
+    """A kill point: a random stage (of `stages`) or the sync, a random moment into it; one
+    time in four at mint or list, the moment the server stored the request and has not
+    answered. The sync is drawn as one stage of seven, not as one of the few still pending
+    (each run moves every artwork as far as it goes unless it is killed)."""
+    pending = [s for s in (stages or STAGES) if s != "sync"]
+    sync = not pending or rng.random() < 1 / len(STAGES)
+    target = "sync" if sync else rng.choice(pending)
     if target in ("mint", "list") and rng.random() < 0.25:
         path = "/v0.1/nft/mints" if target == "mint" else "/v0.1/order/orders"
         return KillPlan(target, rng.uniform(0, 0.2), hang=path)
-    return KillPlan(target, rng.uniform(0, 1.5))
+    # Which of the stage's batches: the kills spread over a stage, not only its start.
+    return KillPlan(target, rng.uniform(0, 1.5), batch=rng.randint(1, 3))
 
 
 def stage_reached(log: str) -> set[str]:
