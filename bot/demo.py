@@ -36,6 +36,7 @@ class Step:
     title: str
     args: list[str] | None = None  # a `bot` command line
     action: Callable[[], None] | None = None  # or a Python action
+    expect: int = 0  # its exit status (1: the import's two bad rows, on purpose)
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,12 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
     steps = [
         Step("Draw the sample's images (generated here, nothing downloaded)", action=draw),
         Step("Create the database", ["init"]),
-        Step("Import the bundled sample CSV (two bad rows are reported and skipped)", import_args),
-        Step("Re-import: idempotent, nothing changes", import_args),
+        Step(
+            "Import the bundled sample CSV (two bad rows are reported and skipped: exit 1)",
+            import_args,
+            expect=1,
+        ),
+        Step("Re-import: idempotent, nothing changes", import_args, expect=1),
         Step(
             "Exploratory analysis of the stored listings", ["eda", "--out", str(demo_dir / "eda")]
         ),
@@ -179,12 +184,14 @@ def run_demo(base_data_dir: Path) -> int:
             continue
         assert step.args is not None
         console.print(f"[dim]$ bot {' '.join(step.args)}[/dim]")
-        try:
-            app(step.args, prog_name="bot", standalone_mode=False)
-        except SystemExit as exc:  # typer.Exit inside a command
-            if exc.code:
-                console.print(f"[red]step failed with exit code {exc.code}[/red]")
-                return int(exc.code)
+        try:  # typer.Exit inside a command is returned without standalone mode
+            returned = app(step.args, prog_name="bot", standalone_mode=False)
+            code = returned if isinstance(returned, int) else 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        if code != step.expect:
+            console.print(f"[red]step failed with exit code {code}[/red]")
+            return code or 1
     console.print(Rule("[bold]demo finished"))
     console.print(f"data: {demo_dir}")
     console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")

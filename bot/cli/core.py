@@ -127,7 +127,7 @@ _MARKS = {
 def doctor(ctx: typer.Context) -> None:
     """Check config, database, disk, install, GPU, weights, IPFS, Rarible and the wallet.
 
-    One line per check (ok, warn, fail or skip); the exit code is the number of failures.
+    One line per check (ok, warn, fail or skip); exit status 1 when any check failed.
     """
     from rich.markup import escape
 
@@ -143,7 +143,7 @@ def doctor(ctx: typer.Context) -> None:
     failures = sum(1 for result in results if result.status == "fail")
     warnings = sum(1 for result in results if result.status == "warn")
     console.print(f"{failures} failed, {warnings} warning(s)", highlight=False)
-    raise typer.Exit(min(failures, 100))
+    raise typer.Exit(1 if failures else 0)
 
 
 @config_app.command("show")

@@ -53,6 +53,8 @@ def import_kaggle(
         f"{len(read.errors)} bad rows skipped, {read.duplicates} duplicate rows merged; "
         f"{report.with_image} with a local image, {report.missing_image} to fetch by CID"
     )
+    if read.errors:  # the good rows are in; exit status 1 says some rows were not
+        raise typer.Exit(1)
 
 
 def eda(
@@ -74,8 +76,8 @@ def eda(
         frame = from_store(context.reader)
         source = f"the store ({describe(context.settings.db_url)})"  # no password
     if frame.empty:
-        console.print("[red]no listings with a price to analyse[/red]")
-        raise typer.Exit(1)
+        console.print("no listings with a price to analyse: nothing to do")
+        return
     result = run_eda(frame, out, source=source)
     summary = result.tables["summary"]
     console.print(

@@ -26,24 +26,32 @@ def prepare(
 ) -> None:
     """Turn candidates' source images into square init images (candidate → prepared)."""
     require_extra("generate", "bot prepare")
-    from bot.pipeline.prepare_stage import prepare_artworks
+    from bot.cli.progress import progress
+    from bot.pipeline.prepare_stage import PrepareOutcome, prepare_artworks, select_candidates
+    from storage.db import session_scope
 
     context: AppContext = ctx.obj
     settings = context.settings
-    outcomes = prepare_artworks(
-        context.engine,
-        context.blobs,
-        size=size or settings.generator_size,
-        max_pixels=settings.download_max_pixels,
-        artwork_ids=artwork or None,
-        limit=limit,
-    )
+    with session_scope(context.engine) as session:
+        ids = select_candidates(session, artwork or None, limit)
+    missing = sorted(set(artwork or ()) - set(ids))
+    outcomes = [PrepareOutcome(i, False, f"artwork {i} does not exist") for i in missing]
+    with progress("prepare", len(ids)) as tracker:
+        for artwork_id in ids:  # one at a time: the bar moves with each artwork
+            outcomes += prepare_artworks(
+                context.engine,
+                context.blobs,
+                size=size or settings.generator_size,
+                max_pixels=settings.download_max_pixels,
+                artwork_ids=[artwork_id],
+            )
+            tracker.advance()
     for outcome in outcomes:
         mark = "[green]prepared[/green]" if outcome.ok else "[red]not prepared[/red]"
         console.print(f"artwork {outcome.artwork_id}: {mark} {outcome.detail}", markup=True)
     ok = sum(o.ok for o in outcomes)
     console.print(f"{ok} prepared, {len(outcomes) - ok} not")
-    if artwork and ok < len(outcomes):
+    if ok < len(outcomes):  # exit status 1: some artworks failed (each says why above)
         raise typer.Exit(1)
 
 
@@ -72,8 +80,14 @@ def generate(
 ) -> None:
     """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
     require_extra("generate", "bot generate")
+    from bot.cli.progress import progress
     from bot.pinning import frame_pin_hook
-    from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
+    from bot.pipeline.generate_stage import (
+        SMOKE_TEST_WARNING,
+        generate_artworks,
+        load_models,
+        select_prepared,
+    )
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
     from generator.prompts import parse_prompts
@@ -107,27 +121,30 @@ def generate(
             target,
             allow_smoke_test_models=settings.allow_smoke_test_models,
         )
-    except MissingWeights as exc:
+    except MissingWeights as exc:  # configuration: fetch the weights (bot models download)
         err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     if models.smoke_test:
         err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
     console.print(
         f"generating on {target} with {models.label}: {options.size}px, {options.steps} steps, "
         f"cutn {options.cutn}"
     )
-    report = generate_artworks(
-        context.engine,
-        context.blobs,
-        models,
-        options,
-        target,
-        artwork_ids=artwork or None,
-        batch_size=batch or settings.generator_batch,
-        seed=seed,
-        extra_prompts=extra_prompts,
-        on_frame_saved=frame_pin_hook(context),
-    )
+    waiting = select_prepared(context.engine, artwork or None)
+    with progress("generate", len(waiting) * options.steps) as tracker:  # artwork-steps
+        report = generate_artworks(
+            context.engine,
+            context.blobs,
+            models,
+            options,
+            target,
+            artwork_ids=artwork or None,
+            batch_size=batch or settings.generator_batch,
+            seed=seed,
+            extra_prompts=extra_prompts,
+            on_frame_saved=frame_pin_hook(context),
+            progress=tracker.advance,
+        )
     table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"

@@ -44,6 +44,7 @@ def push(
     ),
 ) -> None:
     """Move the local blockstore's pins to a kubo node or a pinning service, verifying CIDs."""
+    from bot.cli.progress import progress
     from bot.pinning import pinner_from_settings
     from storage.db import session_scope
     from storage.ipfs.blockstore import LocalBlockstore
@@ -68,22 +69,25 @@ def push(
         }
         local_rows = {row.cid: row for row in list_pins(session, pinner="local")}
     pushed = failed = 0
-    for result in push_backlog(local, target, skip=done):
-        if result.outcome is None:
-            failed += 1
-            err_console.print(f"[red]failed[/red] {result.cid}: {result.error}")
-            continue
-        pushed += 1
-        console.print(f"{result.outcome.status.value:8} {result.cid}")
-        source = local_rows.get(result.cid)
-        with session_scope(context.engine) as session:
-            record_outcome(
-                session,
-                result.outcome,
-                kind=PinKind(source.kind) if source else PinKind.IMAGE,
-                artwork_id=source.artwork_id if source else None,
-                frame_id=source.frame_id if source else None,
-            )
+    total = sum(1 for record in local.pins() if record.cid not in done)
+    with progress("push", total) as tracker:
+        for result in push_backlog(local, target, skip=done):
+            tracker.advance()
+            if result.outcome is None:
+                failed += 1
+                err_console.print(f"[red]failed[/red] {result.cid}: {result.error}")
+                continue
+            pushed += 1
+            console.print(f"{result.outcome.status.value:8} {result.cid}")
+            source = local_rows.get(result.cid)
+            with session_scope(context.engine) as session:
+                record_outcome(
+                    session,
+                    result.outcome,
+                    kind=PinKind(source.kind) if source else PinKind.IMAGE,
+                    artwork_id=source.artwork_id if source else None,
+                    frame_id=source.frame_id if source else None,
+                )
     console.print(f"pushed {pushed}, skipped {len(done)} already pinned, failed {failed}")
     raise typer.Exit(1 if failed else 0)
 

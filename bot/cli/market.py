@@ -13,6 +13,7 @@ from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
 from bot.cli.output import console, new_table, print_table
 from bot.cli.output import err_console as err
@@ -41,6 +42,7 @@ def publish(
     Artworks an earlier run left in minting/listing are reconciled with the marketplace first.
     Exit code 1 when any artwork failed (its error is stored on it; the next run retries).
     """
+    from bot.cli.progress import progress
     from bot.pipeline.publish import open_publisher, run_publish
     from marketplace.wallet import WalletError
 
@@ -62,7 +64,7 @@ def publish(
         f"mode {publisher.mode} on {publisher.network.name} (chain {publisher.network.chain_id}),"
         f" collection {publisher.network.collection}, listing {publisher.listing_kind}"
     )
-    report = run_publish(publisher, artwork_id=artwork, max_new=limit)
+    report = run_publish(publisher, artwork_id=artwork, max_new=limit, progress=progress)
     if not report.outcomes:
         console.print("nothing to publish: no artwork is pinned or in flight")
         return
@@ -81,6 +83,7 @@ def publish(
 def bids_sync(ctx: typer.Context) -> None:
     """Fetch bids on every published item, our sales since the last sync and the state of our
     sell orders; mark sold artworks."""
+    from bot.cli.progress import progress
     from bot.notify import open_notifier
     from bot.pipeline.publish import marketplace_for, marketplace_network
     from bot.pipeline.sold_stage import sync_market
@@ -91,7 +94,7 @@ def bids_sync(ctx: typer.Context) -> None:
     settings = context.settings
     # The webhook runs on its own thread: a slow or failing one never holds up the sync, and
     # at exit the command waits at most BOT_WEBHOOK_TIMEOUT_S for what is still queued.
-    with open_notifier(settings, context.engine) as notifier:
+    with open_notifier(settings, context.engine) as notifier, progress("bids sync", None):
         try:
             result = sync_market(
                 context.engine,
@@ -102,8 +105,11 @@ def bids_sync(ctx: typer.Context) -> None:
                 protocol_fee_bps=settings.protocol_fee_bps,
                 notifier=notifier,
             )
-        except (RaribleError, WalletError) as exc:
-            err.print(f"[red]sync failed:[/red] {exc}")
+        except WalletError as exc:  # no keystore to sync for: configuration
+            err.print(Text.assemble(("sync failed:", "red"), f" {exc}"))
+            raise typer.Exit(2) from None
+        except RaribleError as exc:
+            err.print(Text.assemble(("sync failed:", "red"), f" {exc}"))
             raise typer.Exit(1) from None
     bids, sales = result.bids, result.sales
     resales = result.resales.new if result.resales else 0

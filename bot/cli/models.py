@@ -78,7 +78,10 @@ def download_model(
         for path in paths:
             console.print(f"downloaded {path}")
         converted = store.ensure_converted(name, allow_pickle=allow_pickle)
-    except (UnknownWeights, DownloadError, ConversionError) as exc:
+    except UnknownWeights as exc:  # a name `bot models list` does not know: usage
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except (DownloadError, ConversionError) as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     console.print(f"converted {converted}")

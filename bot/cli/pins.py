@@ -30,6 +30,7 @@ def pin(
     artwork_id: int | None = typer.Argument(None, help="Artwork id (default: every chosen)."),
 ) -> None:
     """Pin the chosen frame's image, then its metadata; the token URI is ipfs://<metadata>."""
+    from bot.cli.progress import progress
     from bot.pinning import pinner_from_settings
     from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
     from storage.db import session_scope
@@ -46,28 +47,30 @@ def pin(
     else:
         ids = [artwork_id]
     failures = 0
-    for each in ids:
-        try:
-            result = pin_artwork(
-                context.engine,
-                each,
-                pinner=pinner,
-                blobs=context.blobs,
-                cid_version=context.settings.ipfs_cid_version,
-                generator_version=generator_version(),
-            )
-        except PinStageError as exc:
-            failures += 1
-            err_console.print(f"[red]{exc}[/red]")
-            continue
-        if result.ok:
-            console.print(
-                f"artwork {each}: {result.state} image={result.image_cid or '-'} "
-                f"token_uri={result.token_uri}"
-            )
-        else:
-            failures += result.state == "failed"
-            console.print(f"artwork {each}: {result.state}: {result.detail}")
+    with progress("pin", len(ids)) as tracker:
+        for each in ids:
+            tracker.advance()  # counted when started: a failure below still moves the bar
+            try:
+                result = pin_artwork(
+                    context.engine,
+                    each,
+                    pinner=pinner,
+                    blobs=context.blobs,
+                    cid_version=context.settings.ipfs_cid_version,
+                    generator_version=generator_version(),
+                )
+            except PinStageError as exc:
+                failures += 1
+                err_console.print(f"[red]{exc}[/red]")
+                continue
+            if result.ok:
+                console.print(
+                    f"artwork {each}: {result.state} image={result.image_cid or '-'} "
+                    f"token_uri={result.token_uri}"
+                )
+            else:
+                failures += result.state == "failed"
+                console.print(f"artwork {each}: {result.state}: {result.detail}")
     if not ids:
         console.print("no chosen artworks to pin")
     raise typer.Exit(1 if failures else 0)

@@ -170,6 +170,7 @@ def scrape(
         TimeElapsedColumn,
     )
 
+    from bot.cli.progress import logs_above
     from scraper.errors import ConfigurationError
     from scraper.http import HttpClient
     from scraper.runner import ScrapeSummary, run_source, run_sources
@@ -198,7 +199,7 @@ def scrape(
             TextColumn(_COUNTS),
             TimeElapsedColumn(), console=console, transient=False,
         )  # fmt: skip
-        with progress:
+        with progress, logs_above(progress.console):  # log lines print above the bars
             tasks = {
                 (s.name, s.collection): progress.add_task(
                     f"{s.name} {_short(s.collection)}", total=max_items, new=0, updated=0, failed=0
@@ -271,8 +272,7 @@ def images_fetch(
     ),
 ) -> None:
     """Download the images of listings that have none yet (checked, deduplicated)."""
-    from rich.progress import Progress
-
+    from bot.cli.progress import progress
     from scraper.http import HostRateLimiter
     from scraper.images import DownloadPolicy, ImageDownloader
     from scraper.listing_images import fetch_listing_images, listings_missing_images
@@ -291,11 +291,10 @@ def images_fetch(
     downloader = ImageDownloader(policy, context.blobs, limiter=limiter)
     total = len(listings_missing_images(context.engine, limit=limit, retry_refused=retry_refused))
     try:
-        with Progress(console=console) as progress:
-            task = progress.add_task("images", total=total)
+        with progress("images", total) as tracker:
             summary = fetch_listing_images(
                 context.engine, downloader, limit=limit, retry_refused=retry_refused,
-                workers=settings.scrape_concurrency, progress=lambda: progress.advance(task),
+                workers=settings.scrape_concurrency, progress=tracker.advance,
             )  # fmt: skip
     finally:
         downloader.close()

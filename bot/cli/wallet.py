@@ -48,8 +48,10 @@ def _new_passphrase(ctx: typer.Context) -> str:
 
 
 def _fail(exc: WalletError) -> typer.Exit:
+    """A wallet problem is a configuration error (exit status 2): a missing or damaged
+    keystore, a wrong passphrase, a key that is not one, a keystore it would overwrite."""
     err.print(Text.assemble(("wallet:", "red"), " ", printable(str(exc))))
-    return typer.Exit(1)
+    return typer.Exit(2)
 
 
 def _scrypt_n(value: int | None) -> int | None:
@@ -113,7 +115,7 @@ def import_(
             key = key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             err.print(f"[red]wallet:[/red] cannot read {key_file}: {exc.strerror}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
     elif sys.stdin.isatty():
         key = typer.prompt("Private key (hex)", hide_input=True)
     else:

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from bot.context import AppContext
 from bot.pinning import unpin_frames_hook
+from bot.pipeline.context import ProgressFactory, silent_progress
 from marketplace.eip712 import Signer
 from marketplace.market import Market, open_market
 from marketplace.networks import Network, network_for_mode
@@ -183,15 +184,31 @@ def _publish_isolated(publisher: Publisher, artwork_id: int) -> str:
 
 
 def run_publish(
-    publisher: Publisher, *, artwork_id: int | None = None, max_new: int = 100
+    publisher: Publisher,
+    *,
+    artwork_id: int | None = None,
+    max_new: int = 100,
+    progress: ProgressFactory = silent_progress,
 ) -> PublishReport:
     report = PublishReport()
     if artwork_id is not None:
         report.outcomes[artwork_id] = publish_one(publisher, artwork_id)
         return report
     # Reconcile first: whatever a crash or a failure left between pinned and listed.
-    for pending in _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES):
-        report.outcomes[pending] = _publish_isolated(publisher, pending)
+    pending = _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES)
+    new = _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]
+    with progress("publish", len(pending) + len(new)) as tracker:
+        for artwork in pending:
+            report.outcomes[artwork] = _publish_isolated(publisher, artwork)
+            tracker.advance()
+        _relist(publisher, report)
+        for artwork in new:
+            report.outcomes[artwork] = _publish_isolated(publisher, artwork)
+            tracker.advance()
+    return report
+
+
+def _relist(publisher: Publisher, report: PublishReport) -> None:
     from bot.pipeline.list_stage import relist_expired
 
     try:
@@ -201,6 +218,3 @@ def run_publish(
         raise
     except Exception:  # relisting is housekeeping: it never blocks new artworks
         log.exception("relisting expired sell orders failed")
-    for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:
-        report.outcomes[new] = _publish_isolated(publisher, new)
-    return report

@@ -47,10 +47,8 @@ def test_doctor_exit_code_is_health(data_dir: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("BOT_GENERATOR_DEVICE", "cuda")  # no GPU here: one failing check
     monkeypatch.setenv("BOT_MARKETPLACE_MODE", "testnet")  # no API key, no keystore: two more
     sick = runner.invoke(app, ["doctor"])
-    import torch
-
-    expected = 2 if torch.cuda.is_available() else 3
-    assert sick.exit_code == expected, sick.output
+    assert sick.exit_code == 1, sick.output  # some checks failed (each line says which)
+    assert sick.output.count("FAIL") >= 2
 
 
 def test_doctor_checks_the_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

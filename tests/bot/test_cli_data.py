@@ -23,12 +23,12 @@ def invoke(*args: str) -> str:
 def test_import_eda_curate_status_on_the_sample(data_dir: Path, tmp_path: Path) -> None:
     images = tmp_path / "images"
     build_sample_images(images)
-    out = invoke("import", "kaggle", str(SAMPLE_CSV), "--images", str(images))
-    assert "40 new" in out and "2 bad rows skipped" in out
-    assert "line 42 (glitch_broken-rows_minus-40): negative price -5" in out
-    assert "0 new, 0 updated, 40 unchanged" in invoke(
-        "import", "kaggle", str(SAMPLE_CSV), "--images", str(images)
-    )
+    first = runner.invoke(app, ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)])
+    assert first.exit_code == 1  # the good rows are in; two bad rows were not
+    assert "40 new" in first.output and "2 bad rows skipped" in first.output
+    assert "line 42 (glitch_broken-rows_minus-40): negative price -5" in first.output
+    again = runner.invoke(app, ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)])
+    assert "0 new, 0 updated, 40 unchanged" in again.output
     invoke("eda", "--out", str(tmp_path / "eda"))
     assert json.loads((tmp_path / "eda" / "tables.json").read_text())["summary"]["count"] == 40
     invoke("curate", "--top", "5")

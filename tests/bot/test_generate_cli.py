@@ -55,7 +55,7 @@ def test_prepare_then_generate_with_smoke_test_models(
     assert result.exit_code == 0, result.output
     assert "2 prepared, 0 not" in result.output
     refused = runner.invoke(app, ["generate", "--steps", "2", "--cutn", "2"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # configuration: the weights are missing
     assert "bot models download vqgan_wikiart_16384" in refused.output
     monkeypatch.setenv("BOT_ALLOW_SMOKE_TEST_MODELS", "true")
     result = runner.invoke(
@@ -93,4 +93,4 @@ def test_models_list_convert_and_download_errors(data_dir: Path, tmp_path: Path)
     assert converted.exit_code == 0, converted.output
     assert (data_dir / "models" / "my_vqgan" / "weights.safetensors").is_file()
     unknown = runner.invoke(app, ["models", "download", "no_such_model"])
-    assert unknown.exit_code == 1 and "unknown weights" in unknown.output
+    assert unknown.exit_code == 2 and "unknown weights" in unknown.output  # usage

@@ -214,8 +214,6 @@ def test_out_of_memory_splits_the_batch_and_retries(
         return real_run(self, jobs, on_step)
 
     monkeypatch.setattr(VqganClip, "run", run_with_memory_limit)
-    report = generate_artworks(
-        engine, blobs, models, SETTINGS, torch.device("cpu"), batch_size=3
-    )
+    report = generate_artworks(engine, blobs, models, SETTINGS, torch.device("cpu"), batch_size=3)
     assert sizes == [3, 1, 2, 1, 1]
     assert report.batch_sizes == [1, 1, 1] and all(o.ok for o in report.outcomes)

@@ -32,7 +32,7 @@ def test_create_then_address_and_export_public(
     assert public["address"] == address and public["kdf"] == "scrypt"
     assert public["chain_id"] == 11155111 and public["marketplace_mode"] == "dry-run"
     again = _run("create", "--scrypt-n", "16384")
-    assert again.exit_code == 1 and "refusing to overwrite" in again.output
+    assert again.exit_code == 2 and "refusing to overwrite" in again.output
 
 
 def test_import_from_stdin_and_from_a_file(
@@ -59,7 +59,7 @@ def test_bad_key_and_missing_passphrase_are_explained(
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
     bad = _run("import", stdin=SDK_KEY[:20] + "\n")
     assert (
-        bad.exit_code == 1 and "must be 32 bytes" in bad.output and SDK_KEY[:20] not in bad.output
+        bad.exit_code == 2 and "must be 32 bytes" in bad.output and SDK_KEY[:20] not in bad.output
     )
     missing = _run("address")
-    assert missing.exit_code == 1 and "bot wallet create" in missing.output
+    assert missing.exit_code == 2 and "bot wallet create" in missing.output

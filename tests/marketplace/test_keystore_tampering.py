@@ -151,7 +151,7 @@ def test_keystore_that_is_not_json_is_named_malformed(
         if passphrase:
             monkeypatch.setenv("BOT_WALLET_PASSPHRASE", passphrase)
         result = _wallet("address")
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # a damaged keystore: configuration
         assert f"keystore is malformed: {reason}" in result.output, result.output
 
 
@@ -188,7 +188,7 @@ def test_wallet_address_refuses_a_stored_address_that_is_not_the_keys(
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
     for command in ("address", "export-public"):
         result = _wallet(command)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output
         assert f"but its key is {SDK_ADDRESS}" in result.output
         assert "was altered or damaged" in result.output and "send nothing" in result.output
         assert not result.stdout.strip(), "no address may be printed for a tampered keystore"
@@ -203,4 +203,4 @@ def test_wallet_address_is_checked_when_the_passphrase_is_set(
     assert _wallet("address").stdout.strip() == SDK_ADDRESS
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", "not the passphrase")
     wrong = _wallet("address")
-    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output
+    assert wrong.exit_code == 2 and "wrong passphrase" in wrong.output
