@@ -1,15 +1,17 @@
 """Crash benchmark of the whole pipeline: real `bot run --once` processes SIGKILLed at random
-points of every stage, against the local Rarible test server; what reached the market is
-counted on the server's side.
+points of every stage, against the local Rarible test server; what reached the market is counted
+on the server's side.
 
-Each round starts a fresh world (the bundled sample imported, a wallet, tiny untrained models,
-testnet mode against the server, fixed-price listings) and kills `--kills` runs in a row, each
-at a random stage (prepare, generate, choose, pin, mint, list, or the bids/sales sync) a random
-moment after the stage took its artworks; a quarter of the mint and list kills happen while the
-server holds a request it stored and has not answered (the window between a request and the
-recording of its answer). With `--fault-rate`, the server also answers that share of the
-writes and lookups with 429, 500, a timeout, a 500 after storing, or a lagging 404. Then clean
-runs finish the round. Counted:
+Every run is a real process: forked from a launcher that did the imports once (a `bot run`
+spends seconds importing before it does anything; see tests/bot/pipeline_world.py), then killed
+with SIGKILL by its pid. Each round starts a fresh world (the bundled sample imported, a wallet,
+tiny untrained models, testnet mode against the server, fixed-price listings) and kills
+`--kills` runs in a row, each at a random stage (prepare, generate, choose, pin, mint, list, or
+the bids/sales sync) a random moment after the stage took its artworks; a quarter of the mint
+and list kills happen while the server holds a request it stored and has not answered (the
+window between a request and the recording of its answer). With `--fault-rate`, the server also
+answers that share of the writes and lookups with 429, 500, a timeout, a 500 after storing, or a
+lagging 404. Then clean runs finish the round. Counted:
 
 - double mints: token URIs (one per artwork) minted more than once on the server;
 - double orders: items with more than one live sell order on the server;
@@ -20,6 +22,7 @@ All four must be 0. Writes JSON to benchmarks/results/crash_pipeline.json (or `-
 
 Usage: .venv/bin/python benchmarks/bench_crash.py [--min-kills 200] [--kills 6] [--top 8]
        [--seed 7] [--fault-rate 0.0]
+
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.bot.pipeline_world import (  # noqa: E402
+    Launcher,
     RandomFaults,
     base_env,
     build_template,
@@ -52,13 +56,15 @@ from tests.bot.pipeline_world import (  # noqa: E402
 from tests.marketplace.rarible_server import running_rarible_server  # noqa: E402
 
 
-def run_round(template: Path, where: Path, rng: random.Random, args: Any) -> dict[str, Any]:
+def run_round(
+    template: Path, where: Path, rng: random.Random, args: Any, launcher: Launcher
+) -> dict[str, Any]:
     data_dir = new_world(template, where)
     with running_rarible_server(api_key="k-world", timeout_fault_s=0.5) as (base, state):
         faults = None
         if args.fault_rate:
             faults = RandomFaults(state, args.fault_rate, rng)
-            state.take_fault = faults
+            state.take_fault = faults  # type: ignore[method-assign]
         env = base_env(data_dir, base, template.parent / "weights", top=args.top)
         kills: list[str] = []
         missed = 0  # runs that ended before reaching their kill point
@@ -67,7 +73,7 @@ def run_round(template: Path, where: Path, rng: random.Random, args: Any) -> dic
             if plan.hang:
                 state.add_fault("POST", plan.hang, "hang_after_store")
             outcome = run_and_kill(env, where, target=plan.target, delay_s=plan.delay_s,
-                                   state=state, batch=plan.batch)  # fmt: skip
+                                   state=state, batch=plan.batch, launcher=launcher)  # fmt: skip
             if outcome.killed_at:
                 kills.append(outcome.killed_at)
             else:
@@ -75,7 +81,7 @@ def run_round(template: Path, where: Path, rng: random.Random, args: Any) -> dic
             if plan.hang:
                 with state.lock:  # a hang fault not reached must not hit a clean run
                     state.faults = [f for f in state.faults if f.kind != "hang_after_store"]
-        check, follow_ups = finish(env, data_dir, state, runs=15)
+        check, follow_ups = finish(env, data_dir, state, runs=15, launcher=launcher)
     return {
         "kills": kills,
         "missed": missed,
@@ -106,13 +112,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
         root = Path(tmp)
         template = build_template(root)
+        launcher = Launcher(base_env(template, "http://127.0.0.1:9", root / "weights"))
         number = 0
         while totals["kills"] < args.min_kills:
             number += 1
             rng = random.Random(base.getrandbits(64))
             where = root / f"round-{number}"
             where.mkdir()
-            result = run_round(template, where, rng, args)
+            result = run_round(template, where, rng, args, launcher)
             for kill in result["kills"]:
                 per_stage[kill] += 1
             totals["kills"] += len(result["kills"])
@@ -127,6 +134,7 @@ def main() -> int:
                 f"{result['lost']}, stuck {result['stuck']}",
                 flush=True,
             )
+        launcher.close()
     elapsed = time.monotonic() - started
     report = {
         "benchmark": "bench_crash (whole pipeline)",

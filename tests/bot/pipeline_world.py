@@ -9,6 +9,7 @@ for each round, so a round starts in a second.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -110,22 +111,115 @@ class RunOutcome:
     log: str = ""
 
 
-def start_run(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli.app import main; main()", "run", "--once",
-         "--skip", "fetch"],
-        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+# A warm launcher: one Python process that imported the bot (and torch) once forks a child per
+# run; the child is an ordinary process running the CLI's main(), killed by its pid. It saves
+# the seconds of imports each `bot run` would spend, which dominate a crash benchmark.
+_ZYGOTE = r"""
+import json, os, sys, threading, time
+import bot.cli.app, bot.cli.run, bot.pipeline.cycle, bot.pipeline.stages, bot.daemon.lock
+import marketplace.minting, marketplace.orders, storage.ipfs.unixfs
+try:
+    import torch, generator.optimiser, generator.weights, bot.pipeline.generate_stage
+except ImportError:
+    pass
+out, lock = sys.stdout, threading.Lock()
 
 
-def _drain(process: subprocess.Popen[str], lines: list[str], seen: threading.Condition) -> None:
-    assert process.stderr is not None
-    for line in process.stderr:
-        with seen:
-            lines.append(line)
-            seen.notify_all()
-    with seen:
-        seen.notify_all()
+def say(message):
+    with lock:
+        out.write(json.dumps(message) + "\n")
+        out.flush()
+
+
+def reap():
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            time.sleep(0.02)
+            continue
+        say({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+threading.Thread(target=reap, daemon=True).start()
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(err, 2)
+        os.dup2(null, 1)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["bot", *request["args"]]
+        code = 0
+        try:
+            bot.cli.app.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        sys.stderr.flush()
+        os._exit(code)
+    say({"pid": pid})
+"""
+
+
+class Launcher:
+    """Forks `bot` runs from a process that has the imports done (see _ZYGOTE)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _ZYGOTE], env=env, cwd=REPO,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self._exits: dict[int, int] = {}
+        self._started: list[int] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        import json
+
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            message = json.loads(line)
+            with self._changed:
+                if "pid" in message:
+                    self._started.append(int(message["pid"]))
+                else:
+                    self._exits[int(message["exit"])] = int(message["code"])
+                self._changed.notify_all()
+
+    def spawn(self, env: dict[str, str], cwd: Path, args: list[str], stderr: Path) -> int:
+        import json
+
+        assert self._process.stdin is not None
+        with self._changed:
+            before = len(self._started)
+            request = {"env": env, "cwd": str(cwd), "args": args, "stderr": str(stderr)}
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+            if not self._changed.wait_for(lambda: len(self._started) > before, 60):
+                raise RuntimeError("the launcher did not fork")
+            return self._started[before]
+
+    def exit_code(self, pid: int, timeout: float | None = None) -> int | None:
+        with self._changed:
+            self._changed.wait_for(lambda: pid in self._exits, timeout)
+            return self._exits.get(pid)
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.kill()
+        self._process.wait(10)
 
 
 def run_and_kill(
@@ -137,50 +231,61 @@ def run_and_kill(
     state: Any = None,
     batch: int = 1,
     timeout_s: float = 300,
+    launcher: Launcher | None = None,
 ) -> RunOutcome:
     """`bot run --once`, SIGKILLed `delay_s` after it starts working on `target` (a stage, or
     the sync step), or when the server holds a request it stored without answering
     (`state.stored_then_hanging`, for a hang fault); in the stage's `batch`-th batch. target
-    None: run to the end."""
-    process = start_run(env, cwd)
-    lines: list[str] = []
-    seen = threading.Condition()
-    reader = threading.Thread(target=_drain, args=(process, lines, seen), daemon=True)
-    reader.start()
+    None: run to the end. With a `launcher`, the run is forked from it (warm imports)."""
     marker = None
     if target is not None:
         marker = f"step {target} starting" if target == "sync" else f"stage {target}: leased"
+    log_path = cwd / f"run-{time.monotonic_ns()}.log"
+    log_path.touch()  # read while the run writes it
+    args = ["run", "--once", "--skip", "fetch"]
+    process: subprocess.Popen[str] | None = None
+    if launcher is not None:
+        pid = launcher.spawn(env, cwd, args, log_path)
+    else:
+        with open(log_path, "w") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from bot.cli.app import main; main()", *args],
+                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True,
+            )  # fmt: skip
+        pid = process.pid
+
+    def exit_code(wait: float | None) -> int | None:
+        if process is not None:
+            try:
+                return process.wait(wait) if wait else process.poll()
+            except subprocess.TimeoutExpired:
+                return None
+        assert launcher is not None
+        return launcher.exit_code(pid, wait if wait else 0)
+
     deadline = time.monotonic() + timeout_s
     killed_at = None
-    try:
-        with seen:
-            while process.poll() is None and time.monotonic() < deadline:
-                if state is not None and state.stored_then_hanging.is_set():
-                    killed_at = f"{target} (request stored, answer not recorded)"
-                    break
-                if marker and sum(marker in line for line in lines) >= batch:
-                    killed_at = target
-                    break
-                seen.wait(0.05)
-        if killed_at is not None and process.poll() is None:
-            time.sleep(delay_s)
-            process.send_signal(signal.SIGKILL)
-            if state is not None:
-                state.stored_then_hanging.clear()
-        elif process.poll() is None and time.monotonic() >= deadline:
-            process.send_signal(signal.SIGKILL)
-            killed_at = "timeout"
-        process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        reader.join(10)
-        if process.stderr is not None:
-            process.stderr.close()
-    killed = process.returncode == -signal.SIGKILL
-    return RunOutcome(None if killed else process.returncode, killed_at if killed else None,
-                      "".join(lines))  # fmt: skip
+    while exit_code(None) is None and time.monotonic() < deadline:
+        if state is not None and state.stored_then_hanging.is_set():
+            killed_at = f"{target} (request stored, answer not recorded)"
+            break
+        if marker and log_path.read_text(errors="replace").count(marker) >= batch:
+            killed_at = target
+            break
+        time.sleep(0.05)
+    if killed_at is None and exit_code(None) is None and time.monotonic() >= deadline:
+        killed_at = "timeout"
+    if killed_at is not None and exit_code(None) is None:
+        time.sleep(delay_s)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if state is not None:
+            state.stored_then_hanging.clear()
+    code = exit_code(60)
+    log = log_path.read_text(errors="replace")
+    log_path.unlink()
+    killed = code == -signal.SIGKILL
+    return RunOutcome(None if killed else code, killed_at if killed else None, log)
 
 
 @dataclass
@@ -239,7 +344,7 @@ def check_market(data_dir: Path, state: Any) -> MarketCheck:
                 continue
             check.listed += 1
             intent, order = intents.get(artwork_id), orders.get(artwork_id)
-            item_id = f"{intent.collection.lower()}:{int(intent.token_id)}" if intent else None
+            item_id = f"{intent.collection.lower()}:{int(intent.token_id)}" if intent else ""
             if (
                 intent is None
                 or item_id not in items
@@ -288,7 +393,12 @@ class RandomFaults:
 
 
 def finish(
-    env: dict[str, str], data_dir: Path, state: Any, *, runs: int = 8
+    env: dict[str, str],
+    data_dir: Path,
+    state: Any,
+    *,
+    runs: int = 8,
+    launcher: Launcher | None = None,
 ) -> tuple[MarketCheck, list[RunOutcome]]:
     """Follow-up runs (no kill) until every artwork is listed, or `runs` of them; a retry
     waits out its backoff (1 s here) first."""
@@ -298,7 +408,9 @@ def finish(
         if outcomes and not check.stuck:
             break
         time.sleep(1.1)
-        outcomes.append(run_and_kill(env, data_dir.parent, target=None, delay_s=0))
+        outcomes.append(
+            run_and_kill(env, data_dir.parent, target=None, delay_s=0, launcher=launcher)
+        )
         check = check_market(data_dir, state)
     return check, outcomes
 

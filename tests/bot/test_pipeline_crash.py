@@ -13,6 +13,7 @@ import pytest
 from tests.bot.pipeline_world import (
     TOP,
     KillPlan,
+    Launcher,
     RandomFaults,
     base_env,
     build_template,
@@ -93,7 +94,11 @@ def test_thirty_percent_faults_still_publish_every_artwork_exactly_once(
         faults = RandomFaults(state, 0.3, random.Random(30))
         state.take_fault = faults  # type: ignore[method-assign]
         env = _env(template, data_dir, base)
-        check, runs = finish(env, data_dir, state, runs=25)
+        launcher = Launcher(env)  # runs forked from warm imports: many short runs here
+        try:
+            check, runs = finish(env, data_dir, state, runs=25, launcher=launcher)
+        finally:
+            launcher.close()
     assert sum(faults.injected.values()) > 0, faults.injected
     assert check.ok, (check, faults.injected, len(runs))
     assert check.listed == TOP
