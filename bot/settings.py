@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -110,7 +110,12 @@ class Settings(BaseSettings):
     scrape_concurrency: int = Field(4, ge=1, description="Concurrent requests overall.")
     scrape_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     download_max_bytes: int = Field(50_000_000, ge=1, description="Image size cap in bytes.")
-    download_max_pixels: int = Field(64_000_000, ge=1, description="Decompression-bomb cap.")
+    download_max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        description="Decompression-bomb cap in pixels, checked on the header before decoding "
+        "(a 40M-pixel RGBA PNG needs about 200 MB to prepare).",
+    )
     allow_private_addresses: bool = Field(
         False, description="Allow downloads from loopback/private addresses (tests only)."
     )
@@ -133,6 +138,79 @@ class Settings(BaseSettings):
     chromium_path: str = Field(
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
     )
+
+    # --- preparation: filters, categories, the prompt (issue 12) ----------------------------
+    prepare_resize: Literal["stretch", "crop", "pad"] = Field(
+        "stretch",
+        description="How the source becomes a square init image: stretch (as the study did), "
+        "crop (centre) or pad (white).",
+    )
+    prompt_template: str = Field(
+        "{category}",
+        max_length=500,
+        description="Generation prompt; {category} (the study's choice), {title} (the "
+        "listing's own title) and {series} (its series title) are filled in.",
+    )
+    prepare_min_side: int = Field(
+        256, ge=1, le=20_000, description="Shorter side of the source at least this (1-20000 px)."
+    )
+    prepare_min_sharpness: float = Field(
+        5.0,
+        ge=0,
+        le=1_000_000,
+        description="Blur filter: variance of the Laplacian of the init image at least this "
+        "(0-1000000; 0 turns it off).",
+    )
+    prepare_max_single_colour: float = Field(
+        0.98,
+        gt=0,
+        le=1,
+        description="Blank filter: share of pixels in the most common colour at most this "
+        "(0-1; 1 turns it off).",
+    )
+    prepare_min_contrast: float = Field(
+        5.0,
+        ge=0,
+        le=128,
+        description="Near-blank filter: standard deviation of the luma at least this (0-128).",
+    )
+    prepare_max_blockiness: float = Field(
+        2.5,
+        ge=1,
+        le=1000,
+        description="JPEG blocking filter: block-boundary steps / in-block steps at most this "
+        "(1-1000; clean images are about 1).",
+    )
+    prepare_max_text: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Text filter: share of the image covered by text lines at most this (0-1).",
+    )
+    prepare_min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="CLIP's probability for a category at least this, else the image is "
+        "'other' and rejected (0-1).",
+    )
+    prepare_face_min_area: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="A detected face covering at least this share of the image makes it Faces, "
+        "a smaller one People (0-1).",
+    )
+    prepare_clip_batch: int = Field(
+        16, ge=1, le=512, description="Images per CLIP forward pass in prepare (1-512)."
+    )
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _prompt_template(cls, value: str) -> str:
+        from generator.prompts import check_prompt_template
+
+        return check_prompt_template(value)
 
     @field_validator("log_level")
     @classmethod
