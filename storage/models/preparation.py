@@ -21,7 +21,7 @@ class PreparationScores(SQLModel, table=True):
     source_format: str = Field(description="PNG, JPEG, GIF or WEBP.")
     source_width: int
     source_height: int
-    sharpness: float = Field(description="Variance of the Laplacian of the init image's luma.")
+    sharpness: float = Field(description="Variance of the Laplacian of the luma, at 512x512.")
     single_colour: float = Field(description="Share of pixels in the most common colour.")
     contrast: float = Field(description="Standard deviation of the init image's luma.")
     blockiness: float | None = Field(
