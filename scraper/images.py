@@ -274,7 +274,8 @@ class ImageDownloader:
                 uri, f"decompression bomb: {exc} (our cap is {cap} pixels)"
             ) from None
         except Exception as exc:  # Pillow raises many types for broken files
-            raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
+            detail = " ".join(str(exc).split())  # one line (Pillow's messages may hold newlines)
+            raise DownloadRefused(uri, f"corrupt {sniffed} image: {detail}") from None
         return width, height
 
 

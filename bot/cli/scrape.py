@@ -319,6 +319,6 @@ def images_fetch(
         downloader.close()
     console.print(f"images: stored {summary.stored}, refused {summary.refused}")
     for reason in summary.reasons[:20]:
-        console.print(f"  [yellow]refused[/yellow] {escape(reason)}")
+        console.print(f"  [yellow]refused[/yellow] {escape(reason)}", soft_wrap=True)
     if summary.refused:
         raise typer.Exit(1)

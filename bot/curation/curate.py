@@ -15,7 +15,7 @@ popularity signal with half the weight. Logarithms keep one very expensive listi
 post from drowning everything else. Ties break by listing id so the ranking is stable.
 
 Re-running is idempotent. Artworks that already moved past `candidate` are never touched, nor
-those a person decided (`bot categorize`, `bot reject`, labels) or `prepare` rejected;
+those a person or `prepare` rejected (a person's category waits for curation to select it);
 candidates and curation rejections are reconciled with the current selection. Curation does
 not set the category: `prepare` decides it (the series title stays on the listing).
 """
@@ -183,7 +183,6 @@ def _reconcile(
 
 
 def _decided_later(artwork: Artwork) -> bool:
-    """A person's override, or prepare's rejection of an artwork curation had selected: not
-    curation's to undo."""
-    person = artwork.override_category is not None or artwork.override_reason is not None
-    return person or artwork.rejected_by in ("prepare", "person")
+    """A person's rejection, or prepare's rejection of an artwork curation had selected: not
+    curation's to undo. (A person's category is not a selection: it waits for curation.)"""
+    return artwork.override_reason is not None or artwork.rejected_by in ("prepare", "person")

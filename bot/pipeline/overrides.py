@@ -5,9 +5,11 @@ came from and when), written to its event log, and wins over the automatic decis
 `prepare` runs again. It applies until generation: once frames exist, they were made with
 the prompt of the category at that time, so the category no longer changes.
 
-- a category: a rejected or failed artwork comes back as a candidate (the next `bot prepare`
-  prepares it with that category, skipping the filters and CLIP); a prepared artwork gets the
-  category at once; a candidate keeps it for its preparation;
+- a category: an artwork rejected by `prepare` or a person, or failed, comes back as a
+  candidate (the next `bot prepare` prepares it with that category, skipping the filters and
+  CLIP); a prepared artwork gets the category at once; a candidate keeps it for its
+  preparation; one that curation rejected keeps it for when curation selects it (a category
+  does not overrule nsfw, price or rank);
 - a rejection: the artwork is rejected now (`rejected_by = person`), and stays so;
 - `auto`: the override is removed; a person's rejection goes back to candidate.
 """
@@ -68,15 +70,24 @@ def set_category(session: Session, artwork: Artwork, text: str, *, source: str) 
     artwork.override_category, artwork.override_reason = category, None
     _stamp(artwork, source)
     note = f"a person set the category to {category} ({source})"
+    result = f"category {category}"
     if artwork.state == ArtworkState.PREPARED.value:
         artwork.category = category
         record_note(session, artwork, note)
-    elif artwork.state == ArtworkState.CANDIDATE.value:
+    elif artwork.state == ArtworkState.CANDIDATE.value or _curation_rejected(artwork):
         record_note(session, artwork, note)
-    else:  # rejected or failed: back in line for `bot prepare`
+        if artwork.state == ArtworkState.REJECTED.value:
+            result += f" (kept for when curation selects it; now rejected: {artwork.reason})"
+    else:  # rejected by prepare or a person, or failed: back in line for `bot prepare`
         transition(session, artwork, ArtworkState.CANDIDATE, reason=note)
     session.add(artwork)
-    return f"category {category}"
+    return result
+
+
+def _curation_rejected(artwork: Artwork) -> bool:
+    """Curation's rules (still images, nsfw, years, price, rank) are not a person's category
+    to overrule: the category waits until curation selects the artwork."""
+    return artwork.state == ArtworkState.REJECTED.value and artwork.rejected_by in ("curate", None)
 
 
 def reject(session: Session, artwork: Artwork, reason: str, *, source: str) -> str:
