@@ -260,8 +260,8 @@ class _Stage:
                 if person_rejected is None:
                     measured, decoded = _measure(self.blobs, artwork, listing, self.options)
             except Exception as exc:  # one artwork, one line; the batch goes on
-                if not isinstance(exc, ValueError):
-                    log.exception("prepare: %s", label)
+                if not isinstance(exc, ValueError):  # a bug: the traceback at DEBUG level
+                    log.debug("prepare: %s", label, exc_info=True)
                 reason = f"{label}: {one_line(exc, 400) or type(exc).__name__}"
                 record_failure(session, artwork, ArtworkState.PREPARED, reason)
                 self.emit(PrepareOutcome(artwork_id, FAILED, reason, False))
@@ -329,7 +329,7 @@ class _Stage:
         try:
             probabilities = model.classifier.probabilities([m.clip_input for m in batch])
         except Exception as exc:  # the model itself failed: these artworks fail, the run goes on
-            log.exception("CLIP failed on a batch of %d", len(batch))
+            log.debug("CLIP failed on a batch of %d", len(batch), exc_info=True)
             for measured in batch:
                 self.fail(measured.artwork_id, f"CLIP failed: {one_line(exc)}")
             return

@@ -33,7 +33,7 @@ def _sources(count: int) -> list[bytes]:
     images = []
     for index in range(count):
         source = Image.fromarray(photo(PHOTOS[index % len(PHOTOS)]))
-        side = int(rng.integers(520, 1400))
+        side = int(rng.integers(520, 900))
         scale = side / max(source.size)
         image = source.resize((round(source.width * scale), round(source.height * scale)))
         images.append(encode(image, "PNG" if index % 4 == 0 else "JPEG", quality=85))
