@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.cli.output import console, err_console
 from bot.context import AppContext
+from bot.extras import require_extra
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +38,7 @@ def prepare(
     reason; CLIP picks Animals, Faces, People, Objects or Scenery (else 'other': rejected);
     a person's category or rejection always wins. Exit 1 when any artwork failed.
     """
+    require_extra("generate", "bot prepare")
     from bot.pipeline.prepare_models import SMOKE_TEST_CATEGORIES, load_category_model
     from bot.pipeline.prepare_stage import (
         FAILED,

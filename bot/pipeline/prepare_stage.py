@@ -33,6 +33,7 @@ from generator.quality import QualityScores, QualityThresholds, first_failure, m
 from storage.artworks import record_failure, record_note, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
+from storage.errors import StoreError
 from storage.models import PIPELINE_ORDER, Artwork, ArtworkState, Listing
 from storage.models.preparation import PreparationScores
 
@@ -259,6 +260,8 @@ class _Stage:
                     raise ValueError(f"listing {artwork.listing_id} does not exist")
                 if person_rejected is None:
                     measured, decoded = _measure(self.blobs, artwork, listing, self.options)
+            except StoreError:  # the store itself is broken: the command says so, once
+                raise
             except Exception as exc:  # one artwork, one line; the batch goes on
                 if not isinstance(exc, ValueError):  # a bug: the traceback at DEBUG level
                     log.debug("prepare: %s", label, exc_info=True)

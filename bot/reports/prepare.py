@@ -167,8 +167,9 @@ def _render(**values: Any) -> str:
 
 
 def _thumbnail(blobs: BlobStore, blob: str | None, decode: DecodePolicy, side: int) -> Any:
-    """A side x side RGB thumbnail (padded), or None when the image is not there or unusable."""
-    from generator.resize import ResizeMode, resize_square
+    """A side x side RGB thumbnail (padded on white), or None when the image is not there or
+    unusable. Pillow only: reports run on the core install, without OpenCV."""
+    from PIL import Image, ImageOps
 
     if blob is None:
         return None
@@ -176,7 +177,8 @@ def _thumbnail(blobs: BlobStore, blob: str | None, decode: DecodePolicy, side: i
         decoded = decode_image(blobs.read_bytes(blob), decode)
     except (BlobNotFound, ImageRejected):
         return None
-    return resize_square(decoded.rgb, side, ResizeMode.PAD)
+    image = Image.fromarray(decoded.rgb)
+    return ImageOps.pad(image, (side, side), method=Image.Resampling.BOX, color=(255, 255, 255))
 
 
 def _contact_sheet(
@@ -198,6 +200,6 @@ def _contact_sheet(
             draw.rectangle([x + 2, y + 2, x + side - 3, y + side - 3], outline=(180, 0, 0))
             draw.text((x + 8, y + side // 2 - 6), "no image", fill=(180, 0, 0), font=font)
         else:
-            sheet.paste(Image.fromarray(pixels), (x, y))
+            sheet.paste(pixels, (x, y))
         draw.text((x + 4, y + side + 2), item.caption[:22], fill=(0, 0, 0), font=font)
     sheet.save(path, format="PNG", optimize=False)

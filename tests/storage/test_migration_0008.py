@@ -16,7 +16,7 @@ T0 = "'2021-01-01 00:00:00'"
 
 def test_existing_artworks_are_migrated_sensibly(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}", schema_policy="skip")
-    schema.upgrade(engine, "0006")
+    schema.upgrade(engine, _before_0008())
     with engine.begin() as connection:
         for listing_id in range(1, 6):
             connection.execute(
@@ -72,8 +72,13 @@ def test_existing_artworks_are_migrated_sensibly(tmp_path: Path) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # batch mode copies tables
         connection.commit()
-        command.downgrade(schema.alembic_config(connection), "0006")
+        command.downgrade(schema.alembic_config(connection), _before_0008())
         connection.commit()
     with engine.connect() as connection:
         categories = dict(connection.execute(text("SELECT id, category FROM artworks")).all())
     assert categories[2] == "Ocean Dreams|blurry:-0.5" and categories[1] == "Ocean Dreams"
+
+
+def _before_0008() -> str:
+    """The revision 0008 follows (the chain is re-ordered when branches merge)."""
+    return next(down for revision, down, _message in schema.history() if revision == "0008")

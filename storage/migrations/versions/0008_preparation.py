@@ -12,7 +12,7 @@ or a person, and the prompt is recorded on the artwork when it is generated. Exi
 - rejected artworks were rejected by curation (`rejected_by = 'curate'`).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from alembic import op
 from storage.types import UTCDateTime, utcnow
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
