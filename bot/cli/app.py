@@ -44,7 +44,7 @@ HELP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Market", ("bids", "sales")),
-    ("Reports", ("status", "pins", "eda")),
+    ("Reports", ("status", "report", "pins", "eda")),
     ("Tools", ("ipfs",)),
 )
 OTHER_PANEL = "Other"
