@@ -102,7 +102,7 @@ def _generator_env(*, size: int, steps: int, cutn: int) -> dict[str, str]:
 
 
 def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
-    from bot.sample import SAMPLE_CSV, build_sample_images
+    from bot.sample import LABELS_CSV, SAMPLE_CSV, build_sample_images
 
     images = demo_dir / "sample_images"
     import_args = ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)]
@@ -134,6 +134,15 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
         Step(
             "Exploratory analysis of the stored listings", ["eda", "--out", str(demo_dir / "eda")]
         ),
+        Step(
+            "Curate candidates (still, not nsfw, trimmed per year, ranked)",
+            ["curate", "--top", str(DEMO_TOP)],
+        ),
+        Step(
+            "Label the sample by hand, as the study did (a person's category wins over CLIP; "
+            "its abstract pictures would be 'other')",
+            ["labels", "import", str(LABELS_CSV)],
+        ),
         Step("Create a wallet for the dry run", action=wallet),
         Step(
             "The whole cycle, as the daemon runs it: curate → prepare → generate → choose → pin "
@@ -142,6 +151,16 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
             ["run", "--once", "--skip", "fetch"],
         ),
         Step("Again: idempotent, nothing left to do", ["run", "--once", "--skip", "fetch"]),
+        *(
+            [
+                Step(
+                    "What preparation decided: counts, contact sheets, HTML",
+                    ["report", "prepare", "--out", str(demo_dir / "prepare-report")],
+                )
+            ]
+            if plan.can_prepare
+            else []
+        ),
         Step("Pins and their status", ["pins", "--no-check"]),
         Step("Failed artworks, if any", ["failed"]),
         Step("Artworks per state", ["status"]),
@@ -195,6 +214,8 @@ def run_demo(base_data_dir: Path) -> int:
     console.print(Rule("[bold]demo finished"))
     console.print(f"data: {demo_dir}")
     console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")
+    if (demo_dir / "prepare-report").exists():
+        console.print(f"preparation report: {demo_dir / 'prepare-report' / 'index.html'}")
     if not not_run:
         console.print(f"signed marketplace requests (dry run): {demo_dir / 'outbox'}")
     for line in not_run:

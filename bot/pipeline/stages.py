@@ -101,26 +101,62 @@ def _require_generator_extra(ctx: PipelineContext) -> None:
 
 
 class PrepareStage(Stage):
+    """Batch form: decode, filter and categorise (CLIP in batches); a person's category or
+    rejection always wins (bot/pipeline/prepare_stage.py)."""
+
     name = "prepare"
     entry = (S.CANDIDATE,)
     failed_as = S.PREPARED
 
     def available(self, ctx: PipelineContext) -> None:
-        _require_generator_extra(ctx)  # decoding and resizing use the generator's image code
+        _require_generator_extra(ctx)  # decoding, filters and CLIP are the generator's code
 
-    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
-        from bot.pipeline.prepare_stage import prepare_artworks
+    def _category_model(self, ctx: PipelineContext) -> Any:
+        def build() -> Any:
+            from bot.pipeline.prepare_models import SMOKE_TEST_CATEGORIES, load_category_model
 
-        settings = ctx.settings
-        for outcome in prepare_artworks(
-            ctx.engine,
-            ctx.app.blobs,
-            size=settings.generator_size,
-            max_pixels=settings.download_max_pixels,
-            artwork_ids=[artwork_id],
-        ):
-            if not outcome.ok:
+            settings = ctx.settings
+            model = load_category_model(
+                settings.weights_cache_dir,
+                settings.generator_clip,
+                settings.generator_device,
+                allow_smoke_test_models=settings.allow_smoke_test_models,
+            )
+            if model.smoke_test:  # load_category_model logged it; a person must see it too
+                ctx.notices.append(SMOKE_TEST_CATEGORIES)
+            return model
+
+        return ctx.resource("category_model", build)
+
+    def advance(self, artwork_ids: Sequence[int], ctx: PipelineContext, tracker: Tracker) -> None:
+        from bot.pipeline.prepare_stage import (
+            FAILED,
+            PrepareOutcome,
+            options_from_settings,
+            prepare_artworks,
+        )
+
+        options = options_from_settings(ctx.settings)
+        chunk = max(1, options.clip_batch)  # one CLIP batch at a time: a stop waits for one only
+
+        def show(outcome: PrepareOutcome) -> None:
+            if outcome.status == FAILED:
                 log.warning("prepare: %s", outcome.detail)
+            tracker.advance()
+
+        for start in range(0, len(artwork_ids), chunk):
+            if ctx.stop.is_set():
+                return  # the rest keep their state; their leases are freed
+            report = prepare_artworks(
+                ctx.engine,
+                ctx.app.blobs,
+                options,
+                model_factory=lambda: self._category_model(ctx),
+                artwork_ids=list(artwork_ids[start : start + chunk]),
+                on_outcome=show,
+            )
+            if report.clip_missing:  # nothing to categorise with: wait, it is not their fault
+                raise StageUnavailable(f"prepare: {report.clip_missing}")
 
 
 @dataclass(frozen=True)
@@ -196,6 +232,7 @@ class GenerateStage(Stage):
             batch_size=ctx.settings.generator_batch,
             on_frame_saved=frame_pin_hook(ctx.app),
             progress=tracker.advance,  # artwork-steps
+            prompt_template=ctx.settings.prompt_template,
         )
         for outcome in report.outcomes:
             if not outcome.ok:

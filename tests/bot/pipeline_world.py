@@ -68,7 +68,9 @@ def base_env(
 
 
 def build_template(root: Path) -> Path:
-    """root/template: the sample imported, a wallet; root/weights: the tiny models."""
+    """root/template: the sample imported, curated and labelled, a wallet; root/weights: the
+    tiny models."""
+    from bot.sample import LABELS_CSV
     from marketplace.wallet import MIN_SCRYPT_N, create_keystore
 
     template = root / "template"
@@ -84,6 +86,10 @@ def build_template(root: Path) -> Path:
         env=env, cwd=root, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     _bot(env, root, "import", "kaggle", csv_path, "--images", str(images))
+    # A person's categories, as the demo gives them: the sample's drawn pictures are abstract
+    # (CLIP, and the untrained one here even more, would call them 'other' and reject them).
+    _bot(env, root, "curate", "--top", env["BOT_CURATE_TOP"])
+    _bot(env, root, "labels", "import", str(LABELS_CSV))
     create_keystore(template / "wallet", PASSPHRASE, scrypt_n=MIN_SCRYPT_N)
     return template
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.daemon.heartbeat import view
 from storage.db import make_engine
@@ -83,10 +84,15 @@ def wait_for(what: Callable[[], Any], timeout: float = 90, process: Any = None) 
 
 
 def status(data_dir: Path) -> dict[str, Any]:
-    """What `bot status --json` shows under "daemon" (read in-process: polled often)."""
+    """What `bot status --json` shows under "daemon" (read in-process: polled often). While a
+    fresh daemon is still creating the database, its tables are not there yet: not alive."""
     engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip", read_only=True)
     try:
         return view(engine, heartbeat_s=0.5, lock_path=data_dir / "bot.lock").as_json()
+    except OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return {"alive": False, "jobs": {}}
     finally:
         engine.dispose()
 

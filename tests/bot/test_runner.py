@@ -252,5 +252,5 @@ def test_the_real_prepare_stage_records_a_bad_image_and_retries_later(
     report = run_stage(PrepareStage(), pipeline)
     assert list(report.failed) == [artwork_id]
     row = artworks(pipeline)[artwork_id]
-    assert row.failed_stage == "prepared" and "has no local image" in (row.error or "")
+    assert row.failed_stage == "prepared" and "no local image" in (row.error or "")
     assert row.next_attempt_at is not None
