@@ -29,6 +29,7 @@ def run_checks(context: AppContext) -> list[CheckResult]:
         _check_gpu,
         _check_generator_libraries,
         _check_wallet,
+        _check_published_items,
     ]
     results = []
     for check in checks:
@@ -111,3 +112,50 @@ def _check_wallet(context: AppContext) -> CheckResult:
         detail = f"{info.address}; BOT_WALLET_PASSPHRASE unset: the daemon cannot unlock it"
         return CheckResult("wallet", "warn", detail)
     return CheckResult("wallet", "ok", f"{info.address} ({info.kdf})")
+
+
+def _check_published_items(context: AppContext) -> CheckResult:
+    """Mints whose royalties Rarible's exchange refuses (every sale reverts above 50%), and
+    second live sell orders an older release made (kept as `duplicate` by revision 0007)."""
+    import json
+
+    from sqlalchemy import inspect, text
+
+    from marketplace.minting import MAX_ROYALTY_BPS, royalty_total_bps
+    from storage.db import make_engine
+
+    engine = make_engine(context.settings.db_url, schema_policy="skip")
+    tables = set(inspect(engine).get_table_names())
+    if "mint_intents" not in tables:
+        return CheckResult("published items", "ok", "nothing minted yet")
+    with engine.connect() as connection:
+        mints = connection.execute(
+            text(
+                "SELECT artwork_id, token_id, payload_json FROM mint_intents"
+                " WHERE status != 'rejected'"
+            )
+        ).all()
+        duplicates = connection.execute(
+            text("SELECT artwork_id, order_hash FROM market_orders WHERE status = 'duplicate'")
+        ).all()
+    unsellable = [
+        f"artwork {artwork_id} (token {token_id}): {bps} bps"
+        for artwork_id, token_id, payload in mints
+        if (bps := royalty_total_bps(json.loads(payload))) > MAX_ROYALTY_BPS
+    ]
+    if unsellable:
+        return CheckResult(
+            "published items",
+            "fail",
+            f"royalties above {MAX_ROYALTY_BPS} bps, so every sale would revert: "
+            + "; ".join(unsellable[:5])
+            + (f" and {len(unsellable) - 5} more" if len(unsellable) > 5 else ""),
+        )
+    if duplicates:
+        orders = ", ".join(f"artwork {a}: {h}" for a, h in duplicates[:5])
+        return CheckResult(
+            "published items",
+            "warn",
+            f"{len(duplicates)} second sell order(s) may still be live on the market: {orders}",
+        )
+    return CheckResult("published items", "ok", f"{len(mints)} mints, royalties within 50%")

@@ -2,16 +2,22 @@
 
 It checks what Rarible checks before it stores anything (`rarible_checks.py`): the Mint721
 signature recovers to creators[0] (every creator, in fact), the token id starts with the first
-creator's address, creators sum to 10000, royalties stay below 10000, the order signature
-recovers to the maker, the order data type is one ExchangeV2 still accepts.
+creator's address, creators sum to 10000, royalties stay below 10000 and (ExchangeV2's rule for
+every sale) at most 5000, the order signature recovers to the maker, the order data type is one
+ExchangeV2 still accepts.
 
 Tests place bids and record sales through methods, and inject faults: 429, 500, timeouts, a
-500 after the request was actually stored, and a hang after storing (for kill -9 tests).
+500 after the request was actually stored, and a hang after storing (for kill -9 tests); or
+random faults at a given rate (`random_faults`), and a latency on every write (a slow
+marketplace: the request is stored only after the delay). What the market holds is counted on
+the server's side (`items_per_uri`, `live_orders_per_item`), so the tests and the crash
+benchmark check it independently of the bot's database.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +45,33 @@ class Fault:
     remaining: int
 
 
+# Requests that random faults hit: the writes, and the lookups the publisher reconciles with.
+WRITE_PATHS = ("/v0.1/nft/mints", "/v0.1/order/orders")
+WRITE_FAULTS = ("429", "500", "timeout", "500_after_store")
+READ_FAULTS = ("429", "500", "timeout", "404")  # 404: a lookup lagging behind what was stored
+
+
+@dataclass
+class RandomFaults:
+    """Each write, item lookup or order lookup fails with probability `rate`, with a kind drawn
+    from the ones that make sense for it (a lagging 404 only on lookups)."""
+
+    rate: float
+    rng: random.Random
+
+    def draw(self, method: str, path: str) -> str | None:
+        if method == "POST" and path in WRITE_PATHS:
+            kinds = WRITE_FAULTS
+        elif method == "GET" and (
+            path.startswith("/v0.1/nft/items/")
+            or (path.startswith("/v0.1/order/orders/0x") and path.count("/") == 4)
+        ):
+            kinds = READ_FAULTS
+        else:
+            return None
+        return self.rng.choice(kinds) if self.rng.random() < self.rate else None
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -61,6 +94,31 @@ class RaribleState(RaribleChecks):
         self.token_serials: dict[str, int] = {}
         self.stored_then_hanging = threading.Event()  # set by either hang fault
         self.stopping = threading.Event()
+        self.random_faults: RandomFaults | None = None
+        self.write_latency_s = 0.0  # a slow marketplace: writes are stored after this delay
+
+    # --- what the market holds, counted here (independent of the bot) --------------------------
+
+    def items_per_uri(self) -> dict[str, int]:
+        """Token uri (one per artwork: its metadata CID) -> items minted with it."""
+        with self.lock:
+            counts: dict[str, int] = {}
+            for item in self.items.values():
+                uri = item["lazy"]["uri"]
+                counts[uri] = counts.get(uri, 0) + 1
+            return counts
+
+    def live_orders_per_item(self) -> dict[str, int]:
+        """Item id -> ACTIVE sell orders on it."""
+        with self.lock:
+            counts: dict[str, int] = {}
+            for order in self.orders.values():
+                if order["status"] != "ACTIVE":
+                    continue
+                asset = order["make"]["assetType"]
+                item_id = f"{asset['contract'].lower()}:{int(asset['tokenId'])}"
+                counts[item_id] = counts.get(item_id, 0) + 1
+            return counts
 
     # --- what tests do to the market ----------------------------------------------------------
 
@@ -169,6 +227,8 @@ class RaribleState(RaribleChecks):
                 ):
                     fault.remaining -= 1
                     return fault.kind
+            if self.random_faults is not None:
+                return self.random_faults.draw(method, path)
         return None
 
 
@@ -237,6 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.stopping.wait(self.server.timeout_fault_s)
             self._send(500, {"code": "UNKNOWN", "message": "too late"})
             return
+        if method == "POST" and url.path in WRITE_PATHS and state.write_latency_s:
+            state.stopping.wait(state.write_latency_s)  # slow: stored only after the delay
         try:
             status, response = self._route(method, url.path, query, body)
         except Invalid as exc:
