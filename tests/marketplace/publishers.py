@@ -16,8 +16,11 @@ from tests.marketplace.rarible_server import RaribleState
 REPO = Path(__file__).resolve().parents[2]
 
 
-def publish_env(data_dir: Path, base_url: str, listing_kind: str) -> dict[str, str]:
-    """The environment of a `bot publish` on testnet against the server at `base_url`."""
+def publish_env(
+    data_dir: Path, base_url: str, listing_kind: str, code_dir: Path = REPO
+) -> dict[str, str]:
+    """The environment of a `bot publish` on testnet against the server at `base_url`, running
+    the code in `code_dir` (this checkout unless another one is compared)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(
         {
@@ -26,7 +29,7 @@ def publish_env(data_dir: Path, base_url: str, listing_kind: str) -> dict[str, s
             "BOT_MARKETPLACE_MODE": "testnet",
             "BOT_RARIBLE_API_URL": base_url,
             "BOT_LISTING_KIND": listing_kind,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(code_dir),
         }
     )
     return env

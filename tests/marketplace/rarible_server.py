@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -58,6 +59,7 @@ class RandomFaults:
 
     rate: float
     rng: random.Random
+    injected: dict[str, int] = field(default_factory=dict)  # kind -> how many so far
 
     def draw(self, method: str, path: str) -> str | None:
         if method == "POST" and path in WRITE_PATHS:
@@ -69,7 +71,11 @@ class RandomFaults:
             kinds = READ_FAULTS
         else:
             return None
-        return self.rng.choice(kinds) if self.rng.random() < self.rate else None
+        if self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(kinds)
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return kind
 
 
 def _now_iso() -> str:
@@ -437,6 +443,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
         self.timeout_fault_s = timeout_fault_s
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client killed mid-request (the kill -9 tests): nothing to report
+        super().handle_error(request, client_address)
 
 
 @contextmanager
