@@ -100,12 +100,12 @@ def send_once(
         raise IntentBusy(f"{how.describe(row)} is being sent by {row.claim_owner} (until {until})")
     try:
         return _send_claimed(engine, model, row_id, claim, how)
-    except BaseException as exc:
-        if isinstance(exc, Exception):
-            # Not recorded yet (a failed lookup, a bug): give the claim back with the status as
-            # it is; `sending` makes the next owner look the intent up before any resend.
-            claims.release(engine, model, row_id, claim.owner)
-        raise  # anything else stands for a kill: the claim runs out (or its pid is gone)
+    except Exception:
+        # Not recorded yet (a failed lookup, a bug): give the claim back with the status as it
+        # is; `sending` makes the next owner look the intent up before any resend. (A kill runs
+        # nothing here: its claim runs out, or is taken over once its pid is gone.)
+        claims.release(engine, model, row_id, claim.owner)
+        raise
 
 
 def _send_claimed(
