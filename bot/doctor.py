@@ -121,7 +121,7 @@ def _check_published_items(context: AppContext) -> CheckResult:
 
     from sqlalchemy import inspect, text
 
-    from marketplace.minting import MAX_ROYALTY_BPS, royalty_total_bps
+    from marketplace.royalties import MAX_ROYALTY_BPS, royalty_total_bps
     from storage.db import make_engine
 
     engine = make_engine(context.settings.db_url, schema_policy="skip")

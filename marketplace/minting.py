@@ -30,22 +30,16 @@ from marketplace.assets import LazyMint721, Part
 from marketplace.eip712 import Signer, digest, mint721_typed_data
 from marketplace.market import Market
 from marketplace.networks import Network
+from marketplace.royalties import MAX_ROYALTY_BPS
 from marketplace.sending import IntentBusy, IntentMissing, Send, SendClaim, send_once
 from marketplace.token_ids import check_token_id, local_token_id, serial_of
 from storage.models.market import IntentStatus, MintIntent, TokenReservation
 
 log = logging.getLogger(__name__)
-# ExchangeV2 refuses to settle a sale whose royalties total more than this (50%).
-MAX_ROYALTY_BPS = 5000
 
 
 class MintError(ValueError):
     """A mint that cannot go on, naming the artwork and the reason."""
-
-
-def royalty_total_bps(lazy_nft_json: dict[str, Any]) -> int:
-    """The royalties a signed lazy mint carries, in basis points."""
-    return sum(int(part.get("value", 0)) for part in lazy_nft_json.get("royalties") or [])
 
 
 def signed_token_uri(metadata_uri: str) -> str:

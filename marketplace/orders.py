@@ -28,8 +28,8 @@ from marketplace.assets import (
 )
 from marketplace.eip712 import Order, Signer, order_typed_data
 from marketplace.market import Market
-from marketplace.minting import MAX_ROYALTY_BPS, royalty_total_bps
 from marketplace.networks import Network
+from marketplace.royalties import MAX_ROYALTY_BPS, royalty_total_bps
 from marketplace.sending import IntentBusy, IntentMissing, Send, SendClaim, send_once
 from storage.models.market import (
     NOT_LIVE_ORDER_STATUSES,
