@@ -216,3 +216,33 @@ def test_on_postgresql_claims_race_and_one_live_order_per_artwork(postgres_url: 
     with pytest.raises(IntegrityError), session_scope(engine) as session:
         session.add(order("3"))
     engine.dispose()
+
+
+def test_on_postgresql_a_stale_failure_or_transition_changes_nothing(postgres_url: str) -> None:
+    from storage.artworks import StaleState, record_failure, transition
+    from storage.db import make_engine
+    from storage.models import Artwork, ArtworkState
+
+    engine = make_engine(postgres_url)
+    artwork_id = add_pinned_artwork(engine, 2, state=ArtworkState.MINTING)
+    with session_scope(engine) as stale:
+        artwork = stale.get(Artwork, artwork_id)
+        assert artwork is not None and artwork.state == "minting"
+        with session_scope(engine) as other:  # another process mints and lists it meanwhile
+            fresh = other.get(Artwork, artwork_id)
+            assert fresh is not None
+            for target in (ArtworkState.MINTED, ArtworkState.LISTING, ArtworkState.LISTED):
+                transition(other, fresh, target)
+        assert not record_failure(stale, artwork, ArtworkState.MINTING, "late refusal")
+    with pytest.raises(StaleState), session_scope(engine) as stale:
+        artwork = stale.get(Artwork, artwork_id)
+        assert artwork is not None
+        with session_scope(engine) as other:
+            fresh = other.get(Artwork, artwork_id)
+            assert fresh is not None
+            transition(other, fresh, ArtworkState.LISTING)  # an expired order is replaced
+        transition(stale, artwork, ArtworkState.LISTING)  # from its stale `listed`
+    with session_scope(engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None and artwork.state == "listing" and artwork.error is None
+    engine.dispose()
