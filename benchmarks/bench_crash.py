@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from marketplace.wallet import import_keystore  # noqa: E402
+from marketplace.wallet import MIN_SCRYPT_N, import_keystore  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from tests.marketplace.cli_helpers import PASSPHRASE  # noqa: E402
 from tests.marketplace.helpers import add_pinned_artwork  # noqa: E402
@@ -61,6 +61,7 @@ from tests.marketplace.rarible_server import (  # noqa: E402
 )
 
 ROUND_LIMIT_S = 120.0  # a publisher still running then is killed and counted as hung
+BROKEN_ROUNDS = 5  # this many rounds in a row where every publisher crashed: stop, say why
 
 
 def _create_database(data_dir: Path, code_dir: Path) -> None:
@@ -77,13 +78,13 @@ def _run_round(
     state: RaribleState,
     rng: random.Random,
     kill_rate: float,
-    log: Path,
-) -> dict[str, int]:
+    logs: list[Path],
+) -> dict[str, Any]:
     """Two publishers at once; each is SIGKILLed with probability `kill_rate` at a random moment
     within 4 s after the round's first request reached the server (start-up takes seconds and
     a kill before any request tests nothing)."""
     seen = len(state.requests)
-    processes = [start_publish(env, run_dir, log) for _ in range(2)]
+    processes = [start_publish(env, run_dir, log) for log in logs]
     started = time.monotonic()
     kill_after = [rng.uniform(0.0, 4.0) if rng.random() < kill_rate else None for _ in processes]
     first_request: float | None = None
@@ -103,11 +104,27 @@ def _run_round(
                 hung += not due
         time.sleep(0.01)
     exits = [p.returncode for p in processes]
+    # A traceback is a crash of the publisher (or of its environment), not a recorded failure.
+    crashes = [
+        _last_line(log) for log, code in zip(logs, exits, strict=True) if _crashed(log, code)
+    ]
     return {
         "killed": killed,
         "hung": hung,
         "failed_runs": sum(1 for code in exits if code not in (0, -signal.SIGKILL)),
+        "crashes": crashes,
     }
+
+
+def _crashed(log: Path, code: int) -> bool:
+    return code not in (0, -signal.SIGKILL) and "Traceback (most recent call last)" in (
+        log.read_text(errors="replace")
+    )
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "(no output)"
 
 
 def _audit(data_dir: Path, state: RaribleState, numbers: dict[int, int]) -> dict[str, Any]:
@@ -174,12 +191,16 @@ def main() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="bench-crash-"))
     data_dir = run_dir / "data"
     data_dir.mkdir()
-    import_keystore(data_dir / "wallet", secrets.token_hex(32), PASSPHRASE, scrypt_n=2**10)
+    import_keystore(data_dir / "wallet", secrets.token_hex(32), PASSPHRASE, scrypt_n=MIN_SCRYPT_N)
     _create_database(data_dir, code_dir)
     engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip")
-    log = run_dir / "publish.log"
+    log_dir = run_dir / "logs"
+    log_dir.mkdir()
     numbers: dict[int, int] = {}  # artwork id -> n (its metadata CID, its token uri)
     totals = {"killed": 0, "hung": 0, "failed_runs": 0}
+    crashes: dict[str, int] = {}  # last line of a publisher's traceback -> how often
+    broken_in_a_row = 0
+    aborted: str | None = None
     first_double: int | None = None
     started = time.perf_counter()
     with running_rarible_server(timeout_fault_s=0.5) as (base, state):
@@ -191,9 +212,17 @@ def main() -> None:
                 numbers[add_pinned_artwork(engine, n)] = n
             state.random_faults = faults
             state.write_latency_s = rng.choice((0.0, 0.1, 0.3, 0.6))
-            outcome = _run_round(env, run_dir, state, rng, args.kill_rate, log)
-            for key, value in outcome.items():
-                totals[key] += value
+            logs = [log_dir / f"round{round_:04d}-{i}.log" for i in (1, 2)]
+            outcome = _run_round(env, run_dir, state, rng, args.kill_rate, logs)
+            for key in totals:
+                totals[key] += outcome[key]
+            for line in outcome["crashes"]:
+                crashes[line] = crashes.get(line, 0) + 1
+            broken_in_a_row = broken_in_a_row + 1 if len(outcome["crashes"]) == 2 else 0
+            if broken_in_a_row >= BROKEN_ROUNDS:
+                aborted = f"round {round_}: every publisher crashed {BROKEN_ROUNDS} rounds in a row"
+                print(f"stopping: {aborted}: {outcome['crashes'][0]}", flush=True)
+                break
             count = MarketCount.of(state)
             if first_double is None and (count.double_mints or count.double_orders):
                 first_double = round_
@@ -209,9 +238,13 @@ def main() -> None:
         state.write_latency_s = 0.0
         clean_env = publish_env(data_dir, base, "fixed-price", code_dir)
         follow_up_exits = []
-        for _ in range(args.follow_ups):
-            process = start_publish(clean_env, run_dir, log)
+        for i in range(args.follow_ups):
+            follow_up_log = log_dir / f"follow-up-{i + 1}.log"
+            process = start_publish(clean_env, run_dir, follow_up_log)
             follow_up_exits.append(process.wait(600))
+            if _crashed(follow_up_log, process.returncode):
+                line = _last_line(follow_up_log)
+                crashes[line] = crashes.get(line, 0) + 1
         count = MarketCount.of(state)
         audit = _audit(data_dir, state, numbers)
         injected = dict(sorted(faults.injected.items()))
@@ -221,7 +254,8 @@ def main() -> None:
     result = {
         "code": str(code_dir),
         "git": _git_head(code_dir),
-        "rounds": args.rounds,
+        "rounds": round_,
+        "aborted": aborted,
         "artworks": len(numbers),
         "fault_rate": args.fault_rate,
         "kill_rate": args.kill_rate,
@@ -237,6 +271,7 @@ def main() -> None:
         "kills": totals["killed"],
         "hung_publishers": totals["hung"],
         "publisher_runs_exit_1": totals["failed_runs"],
+        "publisher_crashes": crashes,
         "follow_up_runs": args.follow_ups,
         "follow_up_exits": follow_up_exits,
         "faults_injected": injected,
@@ -248,13 +283,15 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
-        "log": str(log),
+        "logs": str(log_dir),
     }
     print(
-        f"\n{args.rounds} rounds, {len(numbers)} artworks, {totals['killed']} kills,"
+        f"\n{round_} rounds, {len(numbers)} artworks, {totals['killed']} kills,"
         f" {sum(injected.values())} faults injected in {requests} requests\n"
         f"double mints {result['double_mints']}, double orders {result['double_orders']},"
-        f" stuck {result['stuck']}, lost {result['lost']}"
+        f" stuck {result['stuck']}, lost {result['lost']};"
+        f" publisher crashes {sum(crashes.values())}"
+        + (f"; ABORTED at {aborted}" if aborted else "")
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
