@@ -133,11 +133,12 @@ def prepare_sell_order(
         data_type=version.value,
         payload_json=json.dumps(order.as_form(signature), sort_keys=True),
     )
+    artwork_id = mint.artwork_id  # a failed flush expires `mint`: nothing may load it after
     session.add(row)
     try:
         session.flush()  # uq_market_order_live speaks now: one live order per artwork and mode
     except IntegrityError:
-        raise IntentBusy(f"artwork {mint.artwork_id} is being listed by another process") from None
+        raise IntentBusy(f"artwork {artwork_id} is being listed by another process") from None
     return row
 
 

@@ -37,9 +37,11 @@ def _use_server(monkeypatch: pytest.MonkeyPatch, base: str, listing_kind: str) -
 
 def _two_publishers(data_dir: Path, base: str, listing_kind: str) -> None:
     env = publish_env(data_dir, base, listing_kind)
-    processes = [start_publish(env, data_dir.parent) for _ in range(2)]
-    for process in processes:
-        assert process.wait(90) in (0, 1)  # 1: an artwork failed (recorded on it), no crash
+    logs = [data_dir.parent / f"publisher-{i}.log" for i in (1, 2)]
+    processes = [start_publish(env, data_dir.parent, log) for log in logs]
+    for process, log in zip(processes, logs, strict=True):
+        assert process.wait(90) in (0, 1)  # 1: an artwork failed (recorded on it)
+        assert "Traceback" not in log.read_text(), log.read_text()  # nor an unexpected error
 
 
 def _one_item_per_artwork(state: RaribleState, numbers: list[int]) -> None:

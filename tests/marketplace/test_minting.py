@@ -347,13 +347,15 @@ def test_a_second_live_order_for_an_artwork_is_refused_by_the_database(
     """Two publishers both read "no live order" and both insert one: the partial unique index
     refuses the second, which leaves the artwork to the first (busy, not failed)."""
     import marketplace.orders
+    from marketplace.minting import live_mint_intent
     from marketplace.sending import IntentBusy
 
     intent = submit_mint(engine, _prepare(engine, network, wallet, client), client)
 
     def order(session):  # type: ignore[no-untyped-def]
+        mint = live_mint_intent(session, intent.artwork_id, "testnet")  # as the list stage does
         return prepare_sell_order(
-            session, mint=intent, network=network, signer=wallet, price_eth="1", start=0, end=0
+            session, mint=mint, network=network, signer=wallet, price_eth="1", start=0, end=0
         )
 
     with session_scope(engine) as session:
