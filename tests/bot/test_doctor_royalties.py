@@ -48,6 +48,6 @@ def test_doctor_flags_items_minted_above_half_in_royalties(data_dir: Path) -> No
     _minted(data_dir, 2, [3000, 2500])  # the total counts
     sick = runner.invoke(app, ["doctor"])
     assert sick.exit_code == 1
-    (check,) = [r for r in run_checks(AppContext(load_settings())) if r.name == "published items"]
+    (check,) = [r for r in run_checks(AppContext(load_settings())) if r.name == "published"]
     assert check.status == "fail"
     assert check.detail.endswith("so every sale would revert: artwork 2 (token 2): 5500 bps")

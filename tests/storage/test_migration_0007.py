@@ -64,6 +64,6 @@ def test_a_second_live_order_becomes_duplicate_and_doctor_reports_it(
     assert statuses == {1: "expired", 2: "duplicate", 3: "done"}  # the live one on the market
     engine.dispose()
 
-    (check,) = [r for r in run_checks(AppContext(load_settings())) if r.name == "published items"]
+    (check,) = [r for r in run_checks(AppContext(load_settings())) if r.name == "published"]
     assert check.status == "warn"
     assert check.detail == "1 second sell order(s) may still be live on the market: artwork 1: 0x2"

@@ -9,7 +9,7 @@
   there, and `bot doctor` reports it.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
