@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from storage.ipfs.profiles import CidProfile
+    from storage.ipfs.targets import TargetSpec
 
 
 class MarketplaceMode(StrEnum):
@@ -25,6 +29,21 @@ class PinnerKind(StrEnum):
     LOCAL = "local"
     KUBO = "kubo"
     PINNING_SERVICE = "pinning-service"
+
+
+class PinTargetSetting(BaseModel):
+    """One entry of BOT_IPFS_TARGETS (a JSON list of these objects)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    kind: PinnerKind
+    url: str | None = Field(None, max_length=2048, description="kubo RPC or service API base.")
+    token: SecretStr | None = Field(None, description="Bearer token (service; kubo if set).")
+    required: bool = Field(True, description="A pin is done when every required target has it.")
+    provide_via: str | None = Field(
+        None, description="pinning-service: name of a kubo target to add content to first."
+    )
 
 
 class Settings(BaseSettings):
@@ -134,6 +153,125 @@ class Settings(BaseSettings):
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
     )
 
+    # --- IPFS: CID profiles, pin targets, re-verification (issue 11) -------------------------
+    ipfs_cid_profile: str = Field(
+        "legacy",
+        max_length=64,
+        description="CID profile for new content: legacy (the legacy layout with "
+        "BOT_IPFS_CID_VERSION), legacy-v0, legacy-v1 or unixfs-v1-2025 (kubo's names "
+        "unixfs-v0-2015 and legacy-cid-v0 are accepted).",
+    )
+    ipfs_targets: list[PinTargetSetting] = Field(
+        [],
+        max_length=16,
+        description='JSON list of pin targets, e.g. [{"name":"local","kind":"local"},{"name":'
+        '"node","kind":"kubo","url":"http://127.0.0.1:5001"},{"name":"pinata","kind":'
+        '"pinning-service","url":"https://api.pinata.cloud/psa","token":"…","required":false}]; '
+        "empty: the one target BOT_IPFS_PINNER names.",
+    )
+    ipfs_verify_gateways: str | None = Field(
+        None,
+        max_length=4096,
+        description="Comma-separated gateways `bot pins verify` reads every CID back through; "
+        "unset: BOT_IPFS_GATEWAYS; empty: none.",
+    )
+    ipfs_verify_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Per-request timeout of `bot pins verify` (seconds)."
+    )
+
+    @field_validator("ipfs_cid_profile")
+    @classmethod
+    def _known_cid_profile(cls, value: str) -> str:
+        from storage.ipfs.profiles import get_profile
+
+        if value != "legacy":
+            get_profile(value)  # raises with the list of known names
+        return value
+
+    @model_validator(mode="after")
+    def _ipfs_profile_and_targets_agree(self) -> Settings:
+        profile = self.cid_profile
+        version_given = "ipfs_cid_version" in self.model_fields_set
+        if version_given and profile.cid_version != self.ipfs_cid_version:
+            raise ValueError(
+                f"BOT_IPFS_CID_PROFILE={self.ipfs_cid_profile} makes CIDv{profile.cid_version} "
+                f"but BOT_IPFS_CID_VERSION={self.ipfs_cid_version}: drop one of them"
+            )
+        from storage.ipfs.targets import check_specs
+
+        check_specs(self.pin_target_specs)
+        return self
+
+    @property
+    def cid_profile(self) -> CidProfile:
+        """The CID profile new content is imported with."""
+        from storage.ipfs.profiles import get_profile, legacy_profile
+
+        if self.ipfs_cid_profile == "legacy":
+            return legacy_profile(self.ipfs_cid_version)
+        return get_profile(self.ipfs_cid_profile)
+
+    @property
+    def pin_target_specs(self) -> list[TargetSpec]:
+        """BOT_IPFS_TARGETS, or the one target of BOT_IPFS_PINNER (named after its kind)."""
+        from storage.ipfs.targets import TargetSpec
+
+        if not self.ipfs_targets:
+            return [self._legacy_target_spec()]
+        by_name = {entry.name: entry for entry in self.ipfs_targets}
+        specs = []
+        for entry in self.ipfs_targets:
+            provider = by_name.get(entry.provide_via) if entry.provide_via else None
+            if entry.provide_via and (provider is None or provider.kind is not PinnerKind.KUBO):
+                raise ValueError(
+                    f"pin target {entry.name!r}: provide_via={entry.provide_via!r} must name a "
+                    "kubo target in BOT_IPFS_TARGETS"
+                )
+            specs.append(
+                TargetSpec(
+                    name=entry.name,
+                    kind=entry.kind.value,
+                    url=entry.url,
+                    token=entry.token.get_secret_value() if entry.token else None,
+                    required=entry.required,
+                    provider_url=provider.url if provider else None,
+                    provider_token=(
+                        provider.token.get_secret_value() if provider and provider.token else None
+                    ),
+                )
+            )
+        return specs
+
+    def _legacy_target_spec(self) -> TargetSpec:
+        from storage.ipfs.targets import TargetSpec
+
+        kind = self.ipfs_pinner
+        if kind is PinnerKind.KUBO:
+            return TargetSpec("kubo", "kubo", url=self.ipfs_api_url)
+        if kind is PinnerKind.PINNING_SERVICE:
+            if not self.pinning_service_url or not self.pinning_service_token:
+                raise ValueError(
+                    "BOT_IPFS_PINNER=pinning-service needs BOT_PINNING_SERVICE_URL and "
+                    "BOT_PINNING_SERVICE_TOKEN"
+                )
+            return TargetSpec(
+                "pinning-service",
+                "pinning-service",
+                url=self.pinning_service_url,
+                token=self.pinning_service_token.get_secret_value(),
+                provider_url=self.ipfs_api_url if self.ipfs_provide_via_kubo else None,
+            )
+        return TargetSpec("local", "local")
+
+    @property
+    def verify_gateways(self) -> tuple[str, ...]:
+        text = self.ipfs_verify_gateways
+        if text is None:
+            text = self.ipfs_gateways
+        return tuple(g.strip().rstrip("/") + "/" for g in text.split(",") if g.strip())
+
+    # --- end of the issue-11 IPFS block ----------------------------------------------------
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -198,6 +336,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 shown[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, list) and all(isinstance(v, BaseModel) for v in value):
+                shown[name] = [v.model_dump(mode="json") for v in value]  # SecretStr → ****
             elif name == "database_url" and value and "@" in value:
                 shown[name] = _redact_url_password(value)
             else:

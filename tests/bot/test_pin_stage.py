@@ -14,13 +14,15 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
+from storage.ipfs.profiles import LEGACY_V1, CidProfile
 from storage.ipfs.records import token_uri
+from storage.ipfs.targets import PinTarget
 from storage.ipfs.transport import RetryPolicy
 from storage.ipfs.unixfs import import_bytes
 from storage.models import Artwork, ArtworkEvent
 from storage.models.frame import Frame
 from storage.models.pin import Pin
-from tests.bot.pin_fixtures import World, add_artwork, make_world
+from tests.bot.pin_fixtures import World, add_artwork, as_target, make_world
 from tests.storage.ipfs.fake_servers import KuboScript, ServiceState, fake_kubo, pinning_service
 
 VERSION = "nftbot generator 0.1.0"
@@ -31,13 +33,13 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path / "data")
 
 
-def _run(world: World, artwork_id: int, pinner, cid_version: int = 1):  # type: ignore[no-untyped-def]
+def _run(world: World, artwork_id: int, *pinners, profile: CidProfile = LEGACY_V1):  # type: ignore[no-untyped-def]
     return pin_artwork(
         world.engine,
         artwork_id,
-        pinner=pinner,
+        targets=[p if isinstance(p, PinTarget) else as_target(p) for p in pinners],
         blobs=world.blobs,
-        cid_version=cid_version,
+        profile=profile,
         generator_version=VERSION,
     )
 
@@ -52,7 +54,7 @@ def test_chosen_frame_and_metadata_are_pinned_and_recorded(world: World) -> None
         assert chosen is not None
         png = world.blobs.read_bytes(chosen.blob_sha256)
         rows = session.exec(select(Pin).order_by(Pin.id)).all()  # type: ignore[arg-type]
-        assert [(r.kind, r.status, r.pinner) for r in rows] == [
+        assert [(r.kind, r.status, r.target) for r in rows] == [
             ("image", "pinned", "local"),
             ("metadata", "pinned", "local"),
         ]
@@ -86,7 +88,7 @@ def test_a_crash_between_image_and_metadata_resumes_with_the_same_cids(world: Wo
     store = LocalBlockstore(world.data_dir / "ipfs")
 
     class DiesOnMetadata(LocalBlockstore):
-        def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None):  # type: ignore[no-untyped-def]
+        def add_bytes(self, data: bytes, *, profile: CidProfile, name: str | None = None):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt  # stands for kill -9 after the image was recorded
 
     with pytest.raises(KeyboardInterrupt):
@@ -135,14 +137,18 @@ def test_wrong_state_is_refused_without_side_effects(world: World) -> None:
         _run(world, artwork_id, LocalBlockstore(world.data_dir / "ipfs"))
 
 
-def test_a_node_with_another_cid_fails_the_stage_and_records_no_pin(world: World) -> None:
+def test_a_node_with_another_cid_fails_the_stage_and_records_only_the_failure(
+    world: World,
+) -> None:
     artwork_id, _ = add_artwork(world)
     with fake_kubo(KuboScript()) as node:
         pinner = KuboPinner(KuboClient(node.url, policy=RetryPolicy(attempts=1)))
         result = _run(world, artwork_id, pinner)
     assert result.state == "failed" and "node answered" in (result.detail or "")
     with session_scope(world.engine) as session:
-        assert session.exec(select(Pin)).all() == []
+        (row,) = session.exec(select(Pin)).all()  # the image's; the metadata was not tried
+        assert (row.kind, row.target, row.status) == ("image", "kubo", "failed")
+        assert "node answered" in (row.error or "") and token_uri(session, artwork_id) is None
 
 
 def test_a_pin_still_queued_leaves_the_artwork_chosen(world: World) -> None:
