@@ -139,13 +139,17 @@ class KuboClient:
         profile: CidProfile,
         pin: bool,
         expected_cid: str | None = None,
+        only_hash: bool = False,
     ) -> dict[str, Any]:
-        """POST /add with every import option of `profile` explicit; the root's NDJSON line."""
+        """POST /add with every import option of `profile` explicit; the root's NDJSON line.
+
+        `only_hash`: the node chunks and hashes but stores nothing (a CID oracle)."""
         params = [
             *profile.kubo_add_options(),
             ("wrap-with-directory", "false"),
             ("inline", "false"),
             ("pin", _flag(pin)),
+            ("only-hash", _flag(only_hash)),
             ("progress", "false"),
         ]
         if profile.cid_version == 1:
