@@ -43,6 +43,26 @@ def test_ipfs_cid_default_version_comes_from_settings(
     assert runner.invoke(app, ["ipfs", "cid", str(path)]).output.strip().startswith("Qm")
 
 
+def test_ipfs_cid_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: one 2025 chunk, four legacy ones
+    legacy = runner.invoke(app, ["ipfs", "cid", str(path), "--profile", "legacy-v1"])
+    current = runner.invoke(app, ["ipfs", "cid", str(path), "--profile", "unixfs-v1-2025", "-v"])
+    assert legacy.exit_code == current.exit_code == 0, legacy.output + current.output
+    assert legacy.output.strip() == "bafybeiclphklsx6bfzfb5aezogjldbkeicyyvma6wrfnielfg7haplwahy"
+    cid, described = current.output.strip().splitlines()
+    assert cid.startswith("bafkrei") and cid != legacy.output.strip()  # one raw block
+    assert "1048576 B chunks, 1024 links per node" in described
+    monkeypatch.setenv("BOT_IPFS_CID_PROFILE", "unixfs-v1-2025")
+    assert runner.invoke(app, ["ipfs", "cid", str(path)]).output.strip() == cid
+    both = runner.invoke(
+        app, ["ipfs", "cid", str(path), "--profile", "legacy-v0", "--cid-version", "1"]
+    )
+    assert both.exit_code == 2
+    unknown = runner.invoke(app, ["ipfs", "cid", str(path), "--profile", "v3"])
+    assert unknown.exit_code == 2 and "unknown CID profile" in unknown.output
+
+
 def test_ipfs_cid_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ipfs", "cid", str(tmp_path / "nope.png")])
     assert result.exit_code == 2

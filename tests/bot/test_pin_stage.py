@@ -169,3 +169,91 @@ def test_a_pin_still_queued_leaves_the_artwork_chosen(world: World) -> None:
         done = _run(world, artwork_id, pinner)
     assert done.ok and done.token_uri
     assert state.requests.count("POST /pins") == 2  # image once, metadata once
+
+
+# --- several targets ------------------------------------------------------------------------------
+class _CountingStore(LocalBlockstore):
+    adds = 0
+
+    def add_file(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        type(self).adds += 1
+        return super().add_file(*args, **kwargs)
+
+    def add_bytes(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        type(self).adds += 1
+        return super().add_bytes(*args, **kwargs)
+
+
+def _service_target(world: World, url: str, token: str, *, required: bool) -> PinTarget:
+    pinner = PinningServicePinner(
+        PinningServiceClient(url, token),
+        LocalBlockstore(world.data_dir / "ipfs"),
+        name="svc",
+        sleep=lambda _s: None,
+    )
+    return PinTarget("svc", "pinning-service", required, pinner)
+
+
+def test_an_optional_target_that_fails_does_not_hold_the_artwork_back(world: World) -> None:
+    artwork_id, _ = add_artwork(world)
+    state = ServiceState(polls_until_pinned=1)
+    with pinning_service(state) as service:
+        image_cid = str(import_bytes(_chosen_png(world, artwork_id)).cid)
+        state.fail_cids.add(image_cid)
+        svc = _service_target(world, service.url, state.token, required=False)
+        result = _run(world, artwork_id, LocalBlockstore(world.data_dir / "ipfs"), svc)
+    assert result.ok and result.state == "pinned" and "failed at svc" in (result.detail or "")
+    with session_scope(world.engine) as session:
+        rows = {(r.kind, r.target): (r.status, r.error) for r in session.exec(select(Pin))}
+    assert rows[("image", "local")] == ("pinned", None)
+    assert rows[("metadata", "local")] == ("pinned", None)
+    status, error = rows[("image", "svc")]
+    assert status == "failed" and "could not find the content" in (error or "")
+    assert ("metadata", "svc") not in rows  # metadata only follows its image on a target
+
+
+def test_a_required_target_that_fails_fails_the_artwork_and_the_retry_asks_only_it(
+    world: World,
+) -> None:
+    artwork_id, _ = add_artwork(world)
+    store = _CountingStore(world.data_dir / "ipfs")
+    state = ServiceState(polls_until_pinned=1)
+    with pinning_service(state) as service:
+        image_cid = str(import_bytes(_chosen_png(world, artwork_id)).cid)
+        state.fail_cids.add(image_cid)
+        svc = _service_target(world, service.url, state.token, required=True)
+        failed = _run(world, artwork_id, store, svc)
+        assert failed.state == "failed" and "image failed at svc" in (failed.detail or "")
+        adds_before = _CountingStore.adds
+        state.fail_cids.clear()
+        done = _run(world, artwork_id, store, svc)
+    assert done.ok and done.token_uri
+    assert _CountingStore.adds == adds_before  # the local target already had both
+    assert state.requests.count("POST /pins") == 3  # the failed image, then image and metadata
+    with session_scope(world.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None and artwork.state == "pinned" and artwork.attempts == 1
+        statuses = {(r.kind, r.target): r.status for r in session.exec(select(Pin))}
+    assert set(statuses.values()) == {"pinned"} and len(statuses) == 4
+
+
+def test_the_profile_decides_the_cids_and_is_recorded(world: World) -> None:
+    from storage.ipfs.profiles import UNIXFS_V1_2025
+
+    artwork_id, _ = add_artwork(world)
+    store = LocalBlockstore(world.data_dir / "ipfs")
+    result = _run(world, artwork_id, store, profile=UNIXFS_V1_2025)
+    png = _chosen_png(world, artwork_id)
+    assert result.image_cid == str(import_bytes(png, UNIXFS_V1_2025).cid)
+    with session_scope(world.engine) as session:
+        assert {r.profile for r in session.exec(select(Pin))} == {"unixfs-v1-2025"}
+    record = store.pin_record(result.image_cid or "")
+    assert record is not None and record.profile == "unixfs-v1-2025"
+
+
+def _chosen_png(world: World, artwork_id: int) -> bytes:
+    with session_scope(world.engine) as session:
+        frame = session.exec(
+            select(Frame).where(Frame.artwork_id == artwork_id, Frame.chosen == True)  # noqa: E712
+        ).one()
+        return world.blobs.read_bytes(frame.blob_sha256)
