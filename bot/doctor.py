@@ -44,7 +44,14 @@ def _check_config(context: AppContext) -> CheckResult:
     mode = settings.marketplace_mode
     if mode is not MarketplaceMode.DRY_RUN and settings.rarible_api_key is None:
         return CheckResult("config", "fail", f"mode {mode.value} needs BOT_RARIBLE_API_KEY")
-    return CheckResult("config", "ok", f"marketplace {mode.value}, pinner {settings.ipfs_pinner}")
+    targets = ", ".join(
+        f"{spec.name}{'' if spec.required else ' (optional)'}" for spec in settings.pin_target_specs
+    )
+    return CheckResult(
+        "config",
+        "ok",
+        f"marketplace {mode.value}, pin targets {targets}, CID profile {settings.cid_profile.name}",
+    )
 
 
 def _check_database(context: AppContext) -> CheckResult:

@@ -57,6 +57,10 @@ class _ContentStream(io.RawIOBase):
 
 def _push_one(local: LocalBlockstore, target: Pinner, record: LocalPinRecord) -> PinOutcome:
     if isinstance(target, KuboPinner):
+        # Read (and re-hash) every block once before sending anything: a block found missing
+        # or damaged halfway through an upload would leave the node with a half-sent request.
+        for _ in local.iter_content(record.cid):
+            pass
 
         def open_body() -> tuple[BinaryIO, int]:
             return cast(BinaryIO, _ContentStream(local.iter_content(record.cid))), record.size

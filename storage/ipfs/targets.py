@@ -94,8 +94,17 @@ def check_specs(specs: Sequence[TargetSpec]) -> None:
         raise ValueError("at least one pin target must be required")
 
 
-def make_target(spec: TargetSpec, *, ipfs_dir: Path, timeout_s: float = 60.0) -> PinTarget:
-    """The pinner for one target; a pinning service keeps its blocks in the local blockstore."""
+def make_target(
+    spec: TargetSpec,
+    *,
+    ipfs_dir: Path,
+    timeout_s: float = 60.0,
+    service_poll_timeout_s: float = 120.0,
+) -> PinTarget:
+    """The pinner for one target; a pinning service keeps its blocks in the local blockstore.
+
+    `service_poll_timeout_s`: how long a pinning service's `queued`/`pinning` is polled before
+    the pin is returned as still pending (re-checked later)."""
     cat_timeout = f"{max(1, int(timeout_s))}s"
     pinner: Pinner
     if spec.kind == "local":
@@ -114,14 +123,30 @@ def make_target(spec: TargetSpec, *, ipfs_dir: Path, timeout_s: float = 60.0) ->
             )
             provider = KuboPinner(node, name=f"{spec.name}-provider", cat_timeout=cat_timeout)
         pinner = PinningServicePinner(
-            service, LocalBlockstore(ipfs_dir), name=spec.name, provider=provider
+            service,
+            LocalBlockstore(ipfs_dir),
+            name=spec.name,
+            provider=provider,
+            poll_timeout_s=service_poll_timeout_s,
         )
     return PinTarget(spec.name, spec.kind, spec.required, pinner)
 
 
 def make_targets(
-    specs: Iterable[TargetSpec], *, ipfs_dir: Path, timeout_s: float = 60.0
+    specs: Iterable[TargetSpec],
+    *,
+    ipfs_dir: Path,
+    timeout_s: float = 60.0,
+    service_poll_timeout_s: float = 120.0,
 ) -> list[PinTarget]:
     listed = list(specs)
     check_specs(listed)
-    return [make_target(spec, ipfs_dir=ipfs_dir, timeout_s=timeout_s) for spec in listed]
+    return [
+        make_target(
+            spec,
+            ipfs_dir=ipfs_dir,
+            timeout_s=timeout_s,
+            service_poll_timeout_s=service_poll_timeout_s,
+        )
+        for spec in listed
+    ]

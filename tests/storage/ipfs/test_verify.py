@@ -111,12 +111,14 @@ def test_lost_pins_are_found_and_repaired_and_a_lying_gateway_is_caught(
     liar = GatewayState(
         {image_cid: image + b"!", metadata_cid: metadata.replace(b"ipfs", b"IPFS")}
     )
+    # (The js-ipfs gateway is asked only after the repair: offline, it waits for missing blocks
+    # until the client gives up, which would only slow the test down.)
     with gateway(liar) as lying:
         report = verify_pins(
             setup.engine,
             setup.targets,
             blockstore=setup.store,
-            gateways=[f"{jsipfs.gateway_url}/ipfs/", f"{lying.url}/ipfs/"],
+            gateways=[f"{lying.url}/ipfs/", "http://127.0.0.1:9/ipfs/"],
             timeout_s=3,
         )
     by_cid = {r.cid: r for r in report.cids}
@@ -134,10 +136,10 @@ def test_lost_pins_are_found_and_repaired_and_a_lying_gateway_is_caught(
         "node": ("ok", None),
         "service": ("missing", "repaired"),
     }
-    assert [g.found for g in image_report.gateways] == ["unavailable", "wrong-bytes"]
-    assert [g.found for g in metadata_report.gateways] == ["ok", "wrong-bytes"]
-    assert "served more than" in (image_report.gateways[1].detail or "")
-    lie = metadata_report.gateways[1].detail or ""
+    assert [g.found for g in image_report.gateways] == ["wrong-bytes", "unavailable"]
+    assert [g.found for g in metadata_report.gateways] == ["wrong-bytes", "unavailable"]
+    assert "served more than" in (image_report.gateways[0].detail or "")
+    lie = metadata_report.gateways[0].detail or ""
     assert "with profile unixfs-v1-2025" in lie and lie.endswith(f"not {metadata_cid}")
     assert not report.ok  # a gateway served wrong bytes
     assert report.counts() == {
@@ -146,7 +148,7 @@ def test_lost_pins_are_found_and_repaired_and_a_lying_gateway_is_caught(
         "repaired": 2,
         "unresolved": 0,
         "gateway_wrong_bytes": 2,
-        "gateway_unavailable": 1,
+        "gateway_unavailable": 2,
     }
     # really repaired: the node pins and serves the image again, the service pins the metadata
     assert setup.client.pin_ls(image_cid) and setup.client.cat(image_cid) == image
