@@ -108,9 +108,7 @@ def test_lost_pins_are_found_and_repaired_and_a_lying_gateway_is_caught(
     image, metadata, image_cid, metadata_cid = _publish(setup)
     _lose_on_node(setup, image_cid)
     _lose_at_service(setup, metadata_cid)
-    liar = GatewayState(
-        {image_cid: image + b"!", metadata_cid: metadata.replace(b"ipfs", b"IPFS")}
-    )
+    liar = GatewayState({image_cid: image + b"!", metadata_cid: metadata.replace(b"ipfs", b"IPFS")})
     # (The js-ipfs gateway is asked only after the repair: offline, it waits for missing blocks
     # until the client gives up, which would only slow the test down.)
     with gateway(liar) as lying:
