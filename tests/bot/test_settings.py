@@ -176,10 +176,27 @@ def test_bad_target_lists_are_refused_with_the_reason(
 
 def test_verify_gateways_default_to_the_fetch_gateways(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().verify_gateways == ("https://ipfs.io/ipfs/", "https://dweb.link/ipfs/")
-    monkeypatch.setenv("BOT_IPFS_VERIFY_GATEWAYS", "")
+    monkeypatch.setenv("BOT_IPFS_VERIFY_GATEWAYS", "")  # blank is unset, as everywhere
+    assert Settings().verify_gateways == ("https://ipfs.io/ipfs/", "https://dweb.link/ipfs/")
+    monkeypatch.setenv("BOT_IPFS_VERIFY_GATEWAYS", "none")
     assert Settings().verify_gateways == ()
     monkeypatch.setenv("BOT_IPFS_VERIFY_GATEWAYS", "http://127.0.0.1:8080/ipfs")
     assert Settings().verify_gateways == ("http://127.0.0.1:8080/ipfs/",)
+    monkeypatch.setenv("BOT_IPFS_VERIFY_GATEWAYS", "ftp://gw/ipfs/")
+    with pytest.raises(ValidationError, match="http"):
+        Settings()
+    monkeypatch.delenv("BOT_IPFS_VERIFY_GATEWAYS")
     monkeypatch.setenv("BOT_IPFS_VERIFY_TIMEOUT_S", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_bad_target_list_never_prints_its_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import load_settings
+    from bot.settings_errors import SettingsError
+
+    bad = [{"name": "s", "kind": "pinning-service", "url": "gopher://x", "token": "hunter2"}]
+    monkeypatch.setenv("BOT_IPFS_TARGETS", json.dumps(bad))
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "BOT_IPFS_TARGETS" in str(raised.value) and "hunter2" not in str(raised.value)
