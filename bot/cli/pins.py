@@ -102,7 +102,8 @@ def pins(
     context: AppContext = ctx.obj
     targets = _targets_or_exit(context)
     by_name = {target.name: target for target in targets}
-    with session_scope(context.engine) as session:
+    # --check records what each target says now (a write); --no-check only reads.
+    with session_scope(context.engine if check else context.reader) as session:
         rows = list_pins(session, artwork_id=artwork_id)
         if check:
             for row in rows:

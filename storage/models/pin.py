@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # The foreign-key targets must be in the metadata whenever pins are written.
@@ -42,7 +42,7 @@ class Pin(SQLModel, table=True):
     kind: str = Field(description="image, metadata or frame")
     artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
     frame_id: int | None = Field(default=None, foreign_key="frames.id")
-    size: int
+    size: int = Field(sa_type=BigInteger)
     target: str = Field(description="The pin target's name (BOT_IPFS_TARGETS).")
     profile: str = Field(description="CID profile that made the CID, e.g. unixfs-v1-2025.")
     status: str = PinStatus.QUEUED.value
