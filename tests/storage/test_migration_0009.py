@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -16,9 +14,9 @@ V1 = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 
 
 def test_existing_pins_get_their_target_and_the_legacy_profile_of_their_version(
-    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}", schema_policy="skip")
+    engine = make_engine(db_url, schema_policy="skip")
     schema.upgrade(engine, "0006")
     with engine.begin() as connection:
         for cid, pinner in ((V0, "local"), (V1, "local"), (V1, "pinning-service")):
@@ -53,8 +51,8 @@ def test_existing_pins_get_their_target_and_the_legacy_profile_of_their_version(
         )
 
 
-def test_0009_downgrades_to_the_pinner_column(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def test_0009_downgrades_to_the_pinner_column(db_url: str) -> None:
+    engine = make_engine(db_url)
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -67,6 +65,6 @@ def test_0009_downgrades_to_the_pinner_column(tmp_path: Path) -> None:
     from alembic import command
 
     with engine.begin() as connection:
-        command.downgrade(schema.alembic_config(connection), "0006")
+        command.downgrade(schema.alembic_config(connection), "0010")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT cid, pinner FROM pins")).one() == (V1, "kubo")
