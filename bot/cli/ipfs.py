@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pinning import targets_from_settings
 
 if TYPE_CHECKING:
+    from bot.context import AppContext
     from storage.ipfs.blockstore import LocalBlockstore
     from storage.ipfs.targets import PinTarget
 
@@ -75,6 +74,7 @@ def push(
     """Move the local blockstore's pins to kubo nodes or pinning services, verifying CIDs.
 
     Each CID is sent with the profile recorded with its local pin, not the current setting."""
+    from bot.pinning import targets_from_settings
     from storage.ipfs.blockstore import LocalBlockstore
 
     context: AppContext = ctx.obj

@@ -4,14 +4,15 @@ re-check) and `bot pins verify` (read every published CID back, repair what was 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pinning import targets_from_settings
+from bot.cli.output import console, err_console, new_table, print_table
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from storage.ipfs.targets import PinTarget
 
 pins_app = typer.Typer(
     help="IPFS pins: each CID's status at each pin target; `verify` reads them back.",
@@ -30,7 +31,9 @@ def generator_version() -> str:
     return f"nftbot generator {__version__}"
 
 
-def _targets_or_exit(context: AppContext, **kwargs: Any) -> list[Any]:
+def _targets_or_exit(context: AppContext, **kwargs: Any) -> list[PinTarget]:
+    from bot.pinning import targets_from_settings
+
     try:
         return targets_from_settings(context.settings, **kwargs)
     except ValueError as exc:
@@ -91,7 +94,7 @@ def pins(
     check: bool = typer.Option(
         True, "--check/--no-check", help="Ask each target for its status again first."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print every CID and target as JSON."),
 ) -> None:
     """List each CID with its status at every pin target (re-checked unless --no-check)."""
     if ctx.invoked_subcommand is not None:
@@ -117,7 +120,7 @@ def pins(
     _print_table(shown, targets)
 
 
-def _by_cid(rows: list[Any], targets: list[Any]) -> list[dict[str, Any]]:
+def _by_cid(rows: list[Any], targets: list[PinTarget]) -> list[dict[str, Any]]:
     """One entry per CID: its facts, and per target (configured or not) its row's state."""
     required = {target.name for target in targets if target.required}
     configured = {target.name for target in targets}
@@ -153,19 +156,29 @@ def _by_cid(rows: list[Any], targets: list[Any]) -> list[dict[str, Any]]:
     return list(entries.values())
 
 
-def _print_table(shown: list[dict[str, Any]], targets: list[Any]) -> None:
+def _print_table(shown: list[dict[str, Any]], targets: list[PinTarget]) -> None:
     names = [target.name for target in targets]
     for entry in shown:
         names += [name for name in entry["targets"] if name not in names]
-    table = Table(title="IPFS pins (status per target; * = required)")
-    for column in ("artwork", "kind", "cid", "size", "profile"):
-        table.add_column(column)
     required = {target.name for target in targets if target.required}
     configured = {target.name for target in targets}
-    for name in names:
-        label = f"{name}*" if name in required else name
-        table.add_column(label if name in configured else f"{name} (not configured)")
-    table.add_column("error")
+    labels = [
+        (f"{name}*" if name in required else name)
+        if name in configured
+        else f"{name} (not configured)"
+        for name in names
+    ]
+    table = new_table(
+        "artwork",
+        "kind",
+        "cid",
+        "size",
+        "profile",
+        *labels,
+        "error",
+        title="IPFS pins (status per target; * = required)",
+        right=("size",),
+    )
     for entry in shown:
         states = entry["targets"]
         errors = [f"{name}: {s['error']}" for name, s in states.items() if s["error"]]
@@ -178,7 +191,7 @@ def _print_table(shown: list[dict[str, Any]], targets: list[Any]) -> None:
             *[states[name]["status"] if name in states else "-" for name in names],
             "; ".join(errors),
         )
-    console.print(table)
+    print_table(table)
 
 
 @pins_app.command("verify")
