@@ -23,7 +23,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -92,7 +92,7 @@ def _published(engine: Engine) -> list[_Published]:
             if row.cid in seen:
                 known = seen[row.cid]
                 if row.size > known.size:  # some targets do not report the size
-                    seen[row.cid] = _Published(**{**known.__dict__, "size": row.size})
+                    seen[row.cid] = replace(known, size=row.size)
                 continue
             seen[row.cid] = _Published(
                 row.cid, PinKind(row.kind), row.artwork_id, row.frame_id, row.profile, row.size
