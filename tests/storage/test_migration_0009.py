@@ -65,6 +65,6 @@ def test_0009_downgrades_to_the_pinner_column(db_url: str) -> None:
     from alembic import command
 
     with engine.begin() as connection:
-        command.downgrade(schema.alembic_config(connection), "0012")
+        command.downgrade(schema.alembic_config(connection), "0008")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT cid, pinner FROM pins")).one() == (V1, "kubo")

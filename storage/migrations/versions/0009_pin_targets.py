@@ -6,7 +6,7 @@ its version: CIDv0 (`Qm…`) by `legacy-v0`, CIDv1 by `legacy-v1` (the bot never
 dag-pb leaves). `checked_at` is new and empty.
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0012"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
