@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from bot.cli.output import console, err_console
@@ -27,14 +28,49 @@ def generator_version() -> str:
 def pin(
     ctx: typer.Context,
     artwork_id: int | None = typer.Argument(None, help="Artwork id (default: every chosen)."),
+    force_near_copy: bool = typer.Option(
+        False,
+        "--force-near-copy",
+        help="Pin ARTWORK's chosen frame although it is a near-copy of its source (needs "
+        "--reason; recorded on the frame and in the artwork's event log).",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why, with --force-near-copy."),
 ) -> None:
-    """Pin the chosen frame's image, then its metadata; the token URI is ipfs://<metadata>."""
+    """Pin the chosen frame's image, then its metadata; the token URI is ipfs://<metadata>.
+
+    Refused, changing nothing: frames of the untrained smoke-test model outside dry-run, and
+    near-copies of the source that no person forced."""
+    from bot.pipeline.choose_stage import near_copy_thresholds
+    from bot.pipeline.guards import PinPolicy, PublishRefused, record_near_copy_override
     from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
     from storage.db import session_scope
+    from storage.models import Artwork
 
     context: AppContext = ctx.obj
+    settings = context.settings
+    policy = PinPolicy(
+        marketplace_mode=settings.marketplace_mode.value,
+        thresholds=near_copy_thresholds(settings),
+        upscale_enabled=settings.upscale_enabled,
+    )
+    if force_near_copy:
+        if artwork_id is None or not reason:
+            err_console.print("[red]--force-near-copy needs an artwork id and --reason TEXT[/red]")
+            raise typer.Exit(2)
+        try:
+            with session_scope(context.engine) as session:
+                artwork = session.get(Artwork, artwork_id)
+                if artwork is None:
+                    raise PublishRefused(f"no artwork {artwork_id}")
+                recorded = record_near_copy_override(
+                    session, artwork, reason, policy.thresholds, context.blobs
+                )
+        except PublishRefused as exc:
+            err_console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"artwork {artwork_id}: {escape(recorded)}")
     try:
-        pinner = pinner_from_settings(context.settings)
+        pinner = pinner_from_settings(settings)
     except ValueError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -51,12 +87,13 @@ def pin(
                 each,
                 pinner=pinner,
                 blobs=context.blobs,
-                cid_version=context.settings.ipfs_cid_version,
+                cid_version=settings.ipfs_cid_version,
                 generator_version=generator_version(),
+                policy=policy,
             )
-        except PinStageError as exc:
+        except (PinStageError, PublishRefused) as exc:
             failures += 1
-            err_console.print(f"[red]{exc}[/red]")
+            err_console.print(f"[red]{escape(str(exc))}[/red]")
             continue
         if result.ok:
             console.print(
@@ -65,7 +102,7 @@ def pin(
             )
         else:
             failures += result.state == "failed"
-            console.print(f"artwork {each}: {result.state}: {result.detail}")
+            console.print(f"artwork {each}: {result.state}: {escape(str(result.detail))}")
     if not ids:
         console.print("no chosen artworks to pin")
     raise typer.Exit(1 if failures else 0)

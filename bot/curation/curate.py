@@ -164,7 +164,14 @@ def _reconcile(
         )
         report.created += 1
         return
-    if artwork.state not in (ArtworkState.CANDIDATE.value, ArtworkState.REJECTED.value):
+    rejected_later = artwork.state == ArtworkState.REJECTED.value and artwork.rejected_in not in (
+        None,
+        ArtworkState.CANDIDATE.value,
+    )
+    if (
+        artwork.state not in (ArtworkState.CANDIDATE.value, ArtworkState.REJECTED.value)
+        or rejected_later  # a person rejected its frames: curation never revives it
+    ):
         report.kept_in_pipeline += 1
         return
     moved = transition(session, artwork, target, reason=decision.reason)

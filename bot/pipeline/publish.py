@@ -52,7 +52,7 @@ class PublishReport:
 
     @property
     def failed(self) -> dict[int, str]:
-        return {k: v for k, v in self.outcomes.items() if v.startswith("failed")}
+        return {k: v for k, v in self.outcomes.items() if v.startswith(("failed", "refused"))}
 
 
 def marketplace_network(context: AppContext) -> Network:
@@ -145,9 +145,13 @@ def fail_stage(
 
 def publish_one(publisher: Publisher, artwork_id: int) -> str:
     """Mint and list one artwork as far as it goes now; returns its state (or the failure)."""
+    from bot.pipeline.guards import publish_refusal
     from bot.pipeline.list_stage import advance_listing
     from bot.pipeline.mint_stage import advance_mint
 
+    refusal = publish_refusal(publisher.engine, artwork_id, publisher.mode)
+    if refusal:  # e.g. a smoke-test frame outside dry-run: nothing is sent or changed
+        return f"refused: {refusal}"
     state = advance_mint(publisher, artwork_id)
     if state in (ArtworkState.MINTED, ArtworkState.LISTING):
         state = advance_listing(publisher, artwork_id)

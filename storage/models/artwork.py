@@ -41,7 +41,8 @@ PIPELINE_ORDER: tuple[ArtworkState, ...] = (
 
 
 def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
-    """Forward one step; candidates may be rejected; any live stage may fail.
+    """Forward one step; candidates, generated and chosen artworks may be rejected; any live
+    stage may fail.
 
     A rejected candidate may come back (curation re-run with other parameters), and a
     failed artwork is retried from the stage it failed in (recorded in `failed_stage`).
@@ -54,7 +55,9 @@ def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
         return frozenset({ArtworkState.CANDIDATE})
     index = PIPELINE_ORDER.index(state)
     targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
-    if state is ArtworkState.CANDIDATE:
+    # Curation rejects candidates; a person may reject the frames of a generated artwork (or
+    # an automatic choice) on the review page before anything is pinned.
+    if state in (ArtworkState.CANDIDATE, ArtworkState.GENERATED, ArtworkState.CHOSEN):
         targets.add(ArtworkState.REJECTED)
     # Listed items can be relisted when a sell order expires or is cancelled.
     if state is ArtworkState.LISTED:
@@ -93,6 +96,21 @@ class Artwork(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # --- choosing the frame (schema 0011) --------------------------------------------------
+    chosen_by: str | None = Field(default=None, description="person or auto.")
+    choice_reason: str | None = Field(
+        default=None,
+        sa_column=Column(Text()),
+        description="JSON: why the chosen frame won (its scores, the runner-up) or who chose.",
+    )
+    rejected_in: str | None = Field(
+        default=None, description="The state an artwork was rejected from (candidate: curation)."
+    )
+    upscaled_blob: str | None = Field(
+        default=None, description="sha256 of the upscaled chosen frame (PNG), pinned instead."
+    )
+    upscaled_frame_id: int | None = Field(default=None, description="The frame it was made from.")
+    upscale_model: str | None = Field(default=None, description="Upscaler weights and scale.")
 
     def move_to(self, target: ArtworkState, *, reason: str | None = None) -> None:
         """Change state if the state machine allows it; raises IllegalTransition otherwise."""
@@ -104,6 +122,8 @@ class Artwork(SQLModel, table=True):
         now = utcnow()
         self.state = target.value
         self.reason = reason if target in (ArtworkState.REJECTED, ArtworkState.FAILED) else None
+        # Curation may revive what it rejected itself, never what a person rejected later on.
+        self.rejected_in = current.value if target is ArtworkState.REJECTED else None
         if target is not ArtworkState.FAILED:
             self.failed_stage = None
             self.error = None
