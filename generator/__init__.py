@@ -10,6 +10,11 @@ Modules, one job each:
 - `optimiser`: the batched VQGAN+CLIP loop; `batching`: batch size for the memory there is.
 - `frames`: background PNG writer that records one `Frame` row per kept iteration.
 - `images`: init-image preprocessing; `tiny`: random-weight tiny models in real formats.
+- Choosing the frame: `frame_scores` (every score of a batch of frames) from `clip_scores`,
+  `critic` (the VQGAN's discriminator), `aesthetic` (LAION's linear head), `image_quality`
+  (sharpness, colourfulness, blockiness) and `near_copy` (perceptual hashes against the
+  source's variants); `contact_sheet`; `upscale` (ESRGAN via spandrel, tiled);
+  `model_names` (frame model labels, smoke-test names; no torch).
 
 This package never imports `bot/`; settings values, sessions and hooks are passed in.
 """

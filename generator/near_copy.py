@@ -15,9 +15,11 @@ cropped, recoloured), so the frame is hashed against *variants* of the source:
   move them) and pHash of the edge-magnitude image (recolouring, inverting or re-toning keeps
   the edges where they are).
 
-The evidence is the smallest Hamming distance over all these comparisons, with the one that gave
-it. Copies, mirrors, crops and recolours land within a few bits; unrelated photos about 20 or
-more bits apart (measured in tests/generator/test_scores.py on scikit-image's photos).
+For each comparison the three hashes vote: its distance is the one two of them agree on (the
+median; for the grey hashes the distance to the inverted image counts too). The evidence is the
+smallest such distance over all comparisons, with the one that gave it. Copies, mirrors, crops,
+inversions and recolours land within a few bits; unrelated photos 20 or more bits apart, and
+noise-like frames of an untrained model too (tests/generator/test_scores.py).
 `verdict` combines it with the CLIP image similarity against thresholds from settings.
 """
 
@@ -175,6 +177,25 @@ def _aligned_crop(
     return source.image.crop(box), f"{source.label} {share}% crop at {box[:2]}"
 
 
+def _agreed_distance(
+    frame_hashes: dict[str, object], source_hashes: dict[str, object]
+) -> tuple[int, dict[str, int]]:
+    """The distance two of the three hashes agree on (the median of the three).
+
+    A grey hash of an inverted image is the complement of the original's, so for the grey
+    hashes the distance to the complement counts too (min(d, 64 − d)); the edge hash is
+    inversion-blind already. Taking the median means a single hash that happens to land near
+    the source (a flat or noisy image hashes to near-arbitrary bits) is never enough.
+    """
+    distances: dict[str, int] = {}
+    for name, frame_hash in frame_hashes.items():
+        distance = int(frame_hash - source_hashes[name])  # type: ignore[operator]
+        if name != "edge pHash":
+            distance = min(distance, HASH_BITS - distance)
+        distances[name] = distance
+    return sorted(distances.values())[1], distances
+
+
 def hash_evidence(frame: Image.Image, index: SourceIndex) -> HashEvidence:
     """The closest match between the frame and any source variant, in bits of HASH_BITS."""
     if not index.oriented:
@@ -183,19 +204,21 @@ def hash_evidence(frame: Image.Image, index: SourceIndex) -> HashEvidence:
     frame = frame.convert("RGB")
     best: HashEvidence | None = None
 
-    def consider(distance: int, match: str) -> None:
+    def consider(
+        frame_hashes: dict[str, object], source_hashes: dict[str, object], what: str
+    ) -> None:
         nonlocal best
+        distance, each = _agreed_distance(frame_hashes, source_hashes)
         if best is None or distance < best.distance:
-            best = HashEvidence(distance, match)
+            detail = ", ".join(f"{name} {bits}" for name, bits in each.items())
+            best = HashEvidence(distance, f"{what}: {detail}")
 
     variants = {"frame": frame}
     variants.update({f"frame {round(f * 100)}% crop": _centre_crop(frame, f) for f in FRAME_CROPS})
     for variant, image in variants.items():
-        for name, hasher in functions.items():
-            frame_hash = hasher(image)
-            for source in index.oriented:
-                distance = int(frame_hash - source.hashes[name])  # type: ignore[operator]
-                consider(distance, f"{name}, {variant} vs {source.label}")
+        frame_hashes = {name: hasher(image) for name, hasher in functions.items()}
+        for source in index.oriented:
+            consider(frame_hashes, source.hashes, f"{variant} vs {source.label}")
     full = {name: hasher(frame) for name, hasher in functions.items()}
     templates = _templates(frame)
     for source in index.oriented:
@@ -203,8 +226,8 @@ def hash_evidence(frame: Image.Image, index: SourceIndex) -> HashEvidence:
         if aligned is None:
             continue
         crop, where = aligned
-        for name, hasher in functions.items():
-            consider(int(full[name] - hasher(crop)), f"{name}, frame vs {where}")  # type: ignore[operator]
+        crop_hashes = {name: hasher(crop) for name, hasher in functions.items()}
+        consider(full, crop_hashes, f"frame vs {where}")
     assert best is not None
     return best
 
