@@ -8,11 +8,12 @@ FULL-SIZE models: CLIP ViT-B/32, the VQGAN f16-16384 checkpoint's NLayerDiscrimi
 512→1 aesthetic head (random weights time the same as trained ones). Both compute every score,
 near-copy hashing included, and the script checks they agree.
 
-Upscaling runs a random-weight Real-ESRGAN x4plus-size RRDBNet (64 features, 23 blocks; spandrel's
-ESRGAN) through `generator.upscale` with the product's default tiling (256-px tiles, 16 px of
-context) on a 512² frame, and, as the baseline, untiled on a smaller image where both fit
-(tiled vs untiled time, peak memory and the largest pixel difference). Peak memory on the CPU
-is the process's resident high-water mark, reset before each run (Linux /proc/self/clear_refs).
+Upscaling runs a random-weight Real-ESRGAN x4plus-size RRDBNet (64 features, 23 blocks;
+spandrel's ESRGAN) through `generator.upscale` with the product's default tiling (256-px tiles,
+16 px of context) on a 512² frame, and, as the baseline, untiled against tiled on a smaller
+image (128² in 64-px tiles, so that one is really cut up: time, peak memory and the largest
+pixel difference). Peak memory on the CPU is the process's resident high-water mark, reset
+before each run (Linux /proc/self/clear_refs).
 
 Usage:  .venv/bin/python benchmarks/bench_choose.py                  (CPU, ~30-60 min on 2 cores)
         .venv/bin/python benchmarks/bench_choose.py --device cuda    (a GPU, if there is one)
@@ -228,7 +229,8 @@ def bench_upscale(args: argparse.Namespace, device: torch.device) -> dict[str, A
     small = photo.resize((args.compare_size,) * 2, Image.Resampling.LANCZOS)
     _upscale_run(model, small.resize((32, 32)), TileSettings(0, 0), device)  # warm-up
     whole_s, whole_peak, whole = _upscale_run(model, small, TileSettings(0, 0), device)
-    tiled_s, tiled_peak, tiled = _upscale_run(model, small, tiles, device)
+    compare_tiles = TileSettings(args.compare_tile, args.overlap)
+    tiled_s, tiled_peak, tiled = _upscale_run(model, small, compare_tiles, device)
     big = photo.resize((args.upscale_size,) * 2, Image.Resampling.LANCZOS)
     big_s, big_peak, big_out = _upscale_run(model, big, tiles, device)
     return {
@@ -243,6 +245,7 @@ def bench_upscale(args: argparse.Namespace, device: torch.device) -> dict[str, A
         },
         "tiled_vs_untiled": {
             "input": args.compare_size,
+            "tile": args.compare_tile,
             "seconds_untiled": round(whole_s, 2),
             "seconds_tiled": round(tiled_s, 2),
             "peak_mib_untiled": whole_peak,
@@ -273,6 +276,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="interleaved, best is kept")
     parser.add_argument("--upscale-size", type=int, default=512)
     parser.add_argument("--compare-size", type=int, default=128, help="tiled vs untiled input")
+    parser.add_argument("--compare-tile", type=int, default=64, help="tile of that comparison")
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=16)
     parser.add_argument("--skip-upscale", action="store_true")

@@ -57,9 +57,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("artworks") as batch:
-        for name, _kind in reversed(_ARTWORK_COLUMNS):
-            batch.drop_column(name)
-    with op.batch_alter_table("frames") as batch:
-        for name, _kind in reversed(_FRAME_COLUMNS):
-            batch.drop_column(name)
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch copy of `artworks` would have to
+    # drop the table the frames and pins point at, which foreign keys forbid.
+    for name, _kind in reversed(_ARTWORK_COLUMNS):
+        op.drop_column("artworks", name)
+    for name, _kind in reversed(_FRAME_COLUMNS):
+        op.drop_column("frames", name)
