@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
 from bot.context import AppContext
 from bot.settings import load_settings
+from bot.settings_errors import SettingsError
 
 app = typer.Typer(
     name="bot",
@@ -23,16 +24,24 @@ app = typer.Typer(
     add_completion=False,
 )
 from bot.cli.output import err_console as err  # noqa: E402
+from bot.cli.settings_report import report_invalid_settings  # noqa: E402
 
 
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    env_file: Path | None = typer.Option(
+        None,
+        "--env-file",
+        help="Settings file to read (default: $BOT_ENV_FILE, else .env in this directory).",
+        show_default=False,
+    ),
+) -> None:
     """Load and validate settings before any command runs."""
     try:
-        settings = load_settings()
-    except ValidationError as exc:
-        err.print(f"[red]Invalid settings:[/red]\n{exc}")
-        err.print("See .env.example for every setting and its meaning.")
+        settings = load_settings(env_file=env_file)
+    except SettingsError as exc:
+        report_invalid_settings(exc.problems)
         raise typer.Exit(2) from None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -6,10 +6,12 @@ import json
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli.output import console
 from bot.context import AppContext
 from bot.doctor import run_checks
+from bot.text import printable
 from storage import schema
 from storage.artworks import counts_by_state
 from storage.db import session_scope
@@ -84,7 +86,9 @@ def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     table.add_column("setting")
     table.add_column("value")
     for name, value in shown.items():
-        table.add_row(f"BOT_{name.upper()}", "" if value is None else str(value))
+        # Text, not a markup string: a value such as `[/x]` is shown as written
+        cell = Text("" if value is None else printable(str(value)))
+        table.add_row(f"BOT_{name.upper()}", cell)
     console.print(table)
 
 

@@ -10,16 +10,16 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli.app import app
-from marketplace.wallet import import_keystore
+from marketplace.wallet import MIN_SCRYPT_N, import_keystore
 from storage.db import make_engine
 
 PASSPHRASE = "test passphrase 123"
 
 
 def setup_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
-    """Import a fresh random key (cheap scrypt); returns (key hex, address)."""
+    """Import a fresh random key (the cheapest scrypt accepted); returns (key hex, address)."""
     key = secrets.token_hex(32)
-    address = import_keystore(data_dir / "wallet", key, PASSPHRASE, scrypt_n=2**10)
+    address = import_keystore(data_dir / "wallet", key, PASSPHRASE, scrypt_n=MIN_SCRYPT_N)
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
     return key, address
 
