@@ -69,10 +69,9 @@ def test_only_a_real_clip_flags_by_similarity() -> None:
 
 
 def test_choice_settings_have_bounds_and_defaults() -> None:
-    from pydantic import ValidationError
-
     from bot.pipeline.choose_stage import near_copy_thresholds, rank_weights
     from bot.settings import load_settings
+    from bot.settings_errors import SettingsError
 
     settings = load_settings()
     assert rank_weights(settings) == RankWeights()  # the documented defaults
@@ -88,5 +87,5 @@ def test_choice_settings_have_bounds_and_defaults() -> None:
         {"choose_weight_prompt": -1},
         {"upscale_tile": 8},
     ):
-        with pytest.raises(ValidationError):
+        with pytest.raises(SettingsError):
             load_settings(**bad)
