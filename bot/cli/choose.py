@@ -14,8 +14,12 @@ def register(app: typer.Typer) -> None:
     app.command("score")(score)
 
 
-def score_frames(context: AppContext, ids: list[int], *, rescore: bool) -> int:
-    """Score what needs it; returns the number of artworks that could not be scored."""
+def score_frames(
+    context: AppContext, ids: list[int], *, rescore: bool, required: bool = True
+) -> int:
+    """Score what needs it; returns the number of artworks that could not be scored.
+
+    Without the CLIP weights: exit 1 when `required`, else a warning and nothing scored."""
     from bot.pipeline.score_stage import artworks_to_score, score_artworks, scorer_from_settings
     from generator.weights import MissingWeights
 
@@ -25,6 +29,9 @@ def score_frames(context: AppContext, ids: list[int], *, rescore: bool) -> int:
     try:
         loaded = scorer_from_settings(context.settings)
     except (MissingWeights, ValueError) as exc:
+        if not required:
+            err_console.print(f"[yellow]frames not scored: {escape(str(exc))}[/yellow]")
+            return len(todo)
         err_console.print(f"[red]scoring needs the CLIP weights: {escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
     if loaded.smoke_test:

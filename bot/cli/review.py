@@ -40,7 +40,7 @@ def review(
     if score_first:
         from bot.cli.choose import score_frames
 
-        if score_frames(context, [], rescore=False):
+        if score_frames(context, [], rescore=False, required=False):
             err_console.print("[yellow]some artworks could not be scored (see above)[/yellow]")
     try:
         sock = socket.create_server((bind_host, settings.review_port if port is None else port))

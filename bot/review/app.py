@@ -13,6 +13,7 @@ scraped listings are shown as text, never as markup.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,8 +155,6 @@ def create_app(engine: Engine, blobs: BlobStore, config: ReviewConfig) -> FastAP
         raw = await request.body()
         if len(raw) > MAX_BODY:
             raise ValueError("body too large")
-        import json
-
         data = json.loads(raw or b"{}")
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")

@@ -62,7 +62,8 @@ def review(data_dir: Path, tmp_path: Path) -> Iterator[Review]:
     ]
     env = {**os.environ, "BOT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("bot")), "review", "--port", "0", "--no-score"],
+        # Every frame is scored already, so the default scoring pass has nothing to load.
+        [str(Path(sys.executable).with_name("bot")), "review", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
