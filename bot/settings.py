@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL, sqlite:///… or postgresql+psycopg://…; "
         "default sqlite:///<data_dir>/bot.db (WAL mode).",
     )
+    db_auto_upgrade: bool = Field(
+        False,
+        description="Daemon: upgrade an older database schema at start instead of refusing "
+        "it (SQLite: after a backup copy of the file; PostgreSQL: no file backup, use pg_dump).",
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     # --- curation ---------------------------------------------------------------------------

@@ -138,24 +138,40 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
         raise SchemaTooNew(_too_new(before.current))
     adopt_legacy(engine)
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # Batch mode rebuilds a table by copy; with foreign keys enforced, dropping the old
-            # copy of a referenced table would fail (SQLite ignores the pragma in a transaction).
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        try:
+        if connection.dialect.name == "sqlite":
+            _upgrade_sqlite(connection, target)
+        else:  # PostgreSQL's DDL is transactional: every revision in one transaction
             with connection.begin():
                 command.upgrade(alembic_config(connection), target)
-                if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if broken:
-                        raise SchemaError(f"the upgrade broke foreign keys: {broken[:5]}")
-        finally:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
     return before.current, state(engine).current or ""
+
+
+def _upgrade_sqlite(connection: Connection, target: str) -> None:
+    """Every pending revision in one SQLite transaction, as on PostgreSQL.
+
+    Python's sqlite3 module only opens a transaction before INSERT/UPDATE/DELETE, so a
+    revision's first CREATE TABLE would commit at once and a failing later revision would
+    leave a half-upgraded database stamped at the old revision. For the upgrade the driver's
+    transaction handling is switched off and the transaction begun explicitly."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    previous = raw.isolation_level  # type: ignore[attr-defined]
+    # Batch mode rebuilds a table by copy; with foreign keys enforced, dropping the old copy of
+    # a referenced table would fail (SQLite ignores the pragma inside a transaction).
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    raw.isolation_level = None  # type: ignore[attr-defined]
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("BEGIN")
+            command.upgrade(alembic_config(connection), target)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise SchemaError(f"the upgrade broke foreign keys: {broken[:5]}")
+    finally:
+        raw.isolation_level = previous  # type: ignore[attr-defined]
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def check(engine: Engine) -> SchemaState:

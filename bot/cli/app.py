@@ -74,6 +74,7 @@ _register_commands()
 
 
 def main() -> None:
+    from storage.errors import StoreError, classify_os_error
     from storage.schema import SchemaError
 
     try:
@@ -83,4 +84,13 @@ def main() -> None:
         sys.exit(130)
     except SchemaError as exc:
         err.print(f"database: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except StoreError as exc:  # damaged, read-only, full or unreachable store (storage/errors.py)
+        err.print(str(exc), markup=False, highlight=False)
+        sys.exit(2)
+    except OSError as exc:  # a full or read-only disk under the data dir (blobs, ipfs, outbox)
+        found = classify_os_error(exc)
+        if found is None:
+            raise
+        err.print(str(found), markup=False, highlight=False)
         sys.exit(2)

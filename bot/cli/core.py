@@ -15,6 +15,7 @@ from bot.text import printable
 from storage import schema
 from storage.artworks import counts_by_state
 from storage.db import session_scope
+from storage.errors import describe
 from storage.models import PIPELINE_ORDER, ArtworkState
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -34,14 +35,14 @@ def init(ctx: typer.Context) -> None:
     context.blobs.root.mkdir(parents=True, exist_ok=True)
     revision = schema.state(context.engine).current
     console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (revision {revision})")
+    console.print(f"database: {describe(context.settings.db_url)} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Count artworks per state."""
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         counts = counts_by_state(session)
     ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
     if as_json:

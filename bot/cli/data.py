@@ -63,12 +63,14 @@ def eda(
     """Analyse listings: tables.json, PNG figures and report.html."""
     from bot.curation.eda import run_eda
     from bot.curation.frame import from_csv, from_store
+    from storage.errors import describe
 
     context: AppContext = ctx.obj
     if input_csv is not None:
         frame, source = from_csv(input_csv), str(input_csv)
     else:
-        frame, source = from_store(context.engine), f"the store ({context.settings.db_url})"
+        frame = from_store(context.reader)
+        source = f"the store ({describe(context.settings.db_url)})"  # no password
     if frame.empty:
         console.print("[red]no listings with a price to analyse[/red]")
         raise typer.Exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -22,7 +22,7 @@ class Frame(SQLModel, table=True):
     blob_sha256: str = Field(description="PNG in the blob store.")
     loss: float | None = None
     prompt: str
-    seed: int
+    seed: int = Field(sa_type=BigInteger)  # --seed takes any 64-bit value
     model: str = Field(
         description="VQGAN and CLIP weight names, e.g. vqgan_wikiart_16384+clip_vit_b32"
     )

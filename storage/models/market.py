@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import DecimalText, UTCDateTime, utcnow
@@ -68,7 +68,7 @@ class MintIntent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     artwork_id: int = Field(foreign_key="artworks.id", index=True)
     mode: str = Field(description="dry-run, testnet or mainnet.")
-    chain_id: int
+    chain_id: int = Field(sa_type=BigInteger)
     collection: str
     token_id: str = Field(description="uint256 in decimal.")
     creator: str
@@ -106,8 +106,8 @@ class MarketOrder(SQLModel, table=True):
     price: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
     price_wei: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
     salt: str
-    start_ts: int
-    end_ts: int
+    start_ts: int = Field(sa_type=BigInteger)
+    end_ts: int = Field(sa_type=BigInteger)  # past 2038 for long listings
     data_type: str
     payload_json: str = Field(sa_column=Column(Text(), nullable=False))
     status: str = Field(default=IntentStatus.SIGNED.value, index=True)

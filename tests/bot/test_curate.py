@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -24,8 +23,8 @@ def add(engine: Engine, item: str, **fields: object) -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def engine(db_url: str) -> Engine:
+    return make_engine(db_url)
 
 
 def by_item(engine: Engine) -> dict[str, Artwork]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def setup_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, 
 
 
 def engine_for(data_dir: Path) -> Engine:
-    return make_engine(f"sqlite:///{data_dir / 'bot.db'}")
+    """The store the CLI uses: BOT_DATABASE_URL when the test set one (the `store_env`
+    fixture: PostgreSQL), else <data_dir>/bot.db."""
+    return make_engine(os.environ.get("BOT_DATABASE_URL") or f"sqlite:///{data_dir / 'bot.db'}")
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ def _columns(engine, table: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}", schema_policy="skip")
-    schema.upgrade(engine, "0006")
+    schema.upgrade(engine, "0010")
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -50,7 +50,7 @@ def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(tmp_path: 
         connection.execute(text("UPDATE frames SET critic = 0.5, hash_distance = 3"))
         assert connection.execute(text("SELECT prompt, critic FROM frames")).one() == ("Sea", 0.5)
     with engine.begin() as connection:
-        command.downgrade(schema.alembic_config(connection), "0006")
+        command.downgrade(schema.alembic_config(connection), "0010")
     assert "critic" not in _columns(engine, "frames")
     assert "chosen_by" not in _columns(engine, "artworks")
     with engine.connect() as connection:
