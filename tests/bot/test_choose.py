@@ -33,8 +33,8 @@ PROMPT_ONLY = RankWeights(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def engine(db_url: str) -> Engine:
+    return make_engine(db_url)  # SQLite and PostgreSQL
 
 
 @pytest.fixture

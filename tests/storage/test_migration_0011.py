@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -15,14 +13,14 @@ def _columns(engine, table: str) -> set[str]:  # type: ignore[no-untyped-def]
     return {c["name"] for c in inspect(engine).get_columns(table)}
 
 
-def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}", schema_policy="skip")
+def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(db_url: str) -> None:
+    engine = make_engine(db_url, schema_policy="skip")
     schema.upgrade(engine, "0010")
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO listings (id, source, marketplace, item_id, nsfw, first_seen_at,"
-                " updated_at) VALUES (1, 'kaggle', 'hive', 'a', 0, '2021-01-01', '2021-01-01')"
+                " updated_at) VALUES (1, 'kaggle', 'hive', 'a', false, '2021-01-01', '2021-01-01')"
             )
         )
         connection.execute(
@@ -35,8 +33,8 @@ def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(tmp_path: 
         connection.execute(
             text(
                 "INSERT INTO frames (artwork_id, iteration, blob_sha256, prompt, seed, model,"
-                " width, height, chosen, created_at) VALUES (1, 0, 'ab', 'Sea', 1, 'm', 8, 8, 0,"
-                " '2021-01-01')"
+                " width, height, chosen, created_at)"
+                " VALUES (1, 0, 'ab', 'Sea', 1, 'm', 8, 8, false, '2021-01-01')"
             )
         )
     schema.upgrade(engine, "0011")
