@@ -278,6 +278,8 @@ def test_a_forged_post_from_another_origin_is_refused(review: Review, browser) -
         ) as posted:
             evil.goto(f"http://127.0.0.1:{forger.server_address[1]}/")
         assert posted.value.status == 403
+        evil.wait_for_url(_Forger.target)
+        evil.wait_for_load_state("load")
         assert "refused" in evil.content()
         context.close()
     finally:
