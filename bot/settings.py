@@ -55,6 +55,20 @@ class MarketplaceMode(StrEnum):
     MAINNET = "mainnet"
 
 
+class WebhookFormat(StrEnum):
+    JSON = "json"
+    DISCORD = "discord"
+    SLACK = "slack"
+
+
+def _secret_http_url(value: SecretStr | None) -> SecretStr | None:
+    """A secret URL (the webhook's: Discord and Slack put the token in it), checked like any
+    URL; the error never quotes it."""
+    if value is not None and value.get_secret_value().strip():
+        checks.http_url(value.get_secret_value())
+    return value
+
+
 class PinnerKind(StrEnum):
     LOCAL = "local"
     KUBO = "kubo"
@@ -296,6 +310,38 @@ class Settings(BaseSettings):
     ] = Field(None, description="YAML file of per-site CSS-selector rules for the browser source.")
     chromium_path: Annotated[str, AfterValidator(checks.path_text)] = Field(
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
+    )
+
+    # --- reports and notifications (bot report, bot/notify) ------------------------------------
+    webhook_url: Annotated[Secret, AfterValidator(_secret_http_url)] = Field(
+        None,
+        description="Webhook called on a sale, a new highest bid, an artwork parked as failed "
+        "and the daemon starting or stopping; http(s). A secret: Discord and Slack URLs carry "
+        "the token. Empty: no notifications.",
+    )
+    webhook_format: WebhookFormat = Field(
+        WebhookFormat.JSON,
+        description="Body the webhook expects: json (the event), discord or slack.",
+    )
+    webhook_timeout_s: float = Field(
+        5.0,
+        ge=0.1,
+        le=60,
+        description="Seconds one webhook call may take (connect, then answer); a slower one "
+        "counts as failed. Also how long a command waits at exit for queued notifications.",
+    )
+    webhook_queue_size: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Notifications waiting to be sent at most; more are dropped (and logged).",
+    )
+    protocol_fee_bps: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Rarible's seller-side protocol fee in bps (charged on V3 orders), "
+        "recorded with each new sale; empty: ask the API (GET /v0.1/orders/settings/fees).",
     )
 
     @field_validator("log_level")

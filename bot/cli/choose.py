@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 
 from bot.cli.output import console, err_console
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -15,17 +19,35 @@ def register(app: typer.Typer) -> None:
 
 
 def score_frames(
-    context: AppContext, ids: list[int], *, rescore: bool, required: bool = True
+    context: AppContext,
+    ids: list[int],
+    *,
+    rescore: bool,
+    command: str = "bot score",
+    required: bool = True,
 ) -> int:
     """Score what needs it; returns the number of artworks that could not be scored.
 
-    Without the CLIP weights: exit 1 when `required`, else a warning and nothing scored."""
-    from bot.pipeline.score_stage import artworks_to_score, score_artworks, scorer_from_settings
-    from generator.weights import MissingWeights
+    Scoring needs the generator extra and the CLIP weights. Without them: an error (exit 2 for
+    the extra, 1 for the weights) when `required`, else a warning and nothing scored. Frames
+    scored already need neither, so a core install can choose among frames scored elsewhere."""
+    from bot.extras import EXTRAS, MissingExtra, missing_modules
+    from bot.pipeline.choose_stage import artworks_to_score
 
     todo = artworks_to_score(context.engine, ids or None, rescore)
     if not todo:
         return 0
+    missing = missing_modules("generate")
+    if missing:
+        if required:
+            raise MissingExtra(command, EXTRAS["generate"], missing)
+        err_console.print(
+            f"[yellow]frames not scored: {command} needs the generator extra[/yellow]"
+        )
+        return len(todo)
+    from bot.pipeline.score_stage import score_artworks, scorer_from_settings
+    from generator.weights import MissingWeights
+
     try:
         loaded = scorer_from_settings(context.settings)
     except (MissingWeights, ValueError) as exc:
@@ -58,6 +80,9 @@ def score(
 ) -> None:
     """Score the frames of generated artworks (CLIP prompt match and source likeness, the
     VQGAN critic, aesthetic, sharpness and artifacts, near-copy evidence)."""
+    from bot.extras import require_extra
+
+    require_extra("generate", "bot score")
     context: AppContext = ctx.obj
     failures = score_frames(context, list(artwork or []), rescore=rescore)
     raise typer.Exit(1 if failures else 0)
@@ -133,7 +158,7 @@ def choose(
     if not ids:
         console.print("no generated artworks to choose from")
         raise typer.Exit(0)
-    failures = score_frames(context, ids, rescore=False)
+    failures = score_frames(context, ids, rescore=False, command="bot choose --auto")
     weights = rank_weights(settings)
     for each in ids:
         with session_scope(context.engine) as session:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pinning import frame_pin_hook
+import typer
+
+from bot.cli.output import console, err_console, new_table, print_table
+from bot.extras import require_extra
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +25,7 @@ def prepare(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
 ) -> None:
     """Turn candidates' source images into square init images (candidate → prepared)."""
+    require_extra("generate", "bot prepare")
     from bot.pipeline.prepare_stage import prepare_artworks
 
     context: AppContext = ctx.obj
@@ -67,7 +71,8 @@ def generate(
     init_weight: float = typer.Option(0.0, "--init-weight", help="Pull towards the init image."),
 ) -> None:
     """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
-
+    require_extra("generate", "bot generate")
+    from bot.pinning import frame_pin_hook
     from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
@@ -123,14 +128,11 @@ def generate(
         extra_prompts=extra_prompts,
         on_frame_saved=frame_pin_hook(context),
     )
-    table = Table(title="generate")
-    table.add_column("artwork", justify="right")
-    table.add_column("result")
-    table.add_column("detail")
+    table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
         table.add_row(str(outcome.artwork_id), mark, outcome.detail)
-    console.print(table)
+    print_table(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
     if report.hook_failures:
         err_console.print(

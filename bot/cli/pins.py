@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pinning import pinner_from_settings
-from storage.ipfs.pinner import Pinner
+from bot.cli.output import console, err_console, new_table, print_table
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from storage.ipfs.pinner import Pinner
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +41,7 @@ def pin(
 
     Refused, changing nothing: frames of the untrained smoke-test model outside dry-run, and
     near-copies of the source that no person forced."""
+    from bot.pinning import pinner_from_settings
     from bot.pipeline.choose_stage import near_copy_thresholds
     from bot.pipeline.guards import PinPolicy, PublishRefused, record_near_copy_override
     from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
@@ -114,9 +116,10 @@ def pins(
     check: bool = typer.Option(
         True, "--check/--no-check", help="Re-check each pin with its pinner first."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print every pin as JSON."),
 ) -> None:
     """List the pins; with --check (default) ask each pin's pinner for its status again."""
+    from bot.pinning import pinner_from_settings
     from storage.db import session_scope
     from storage.ipfs.records import list_pins, recheck
 
@@ -155,9 +158,9 @@ def pins(
     if as_json:
         typer.echo(json.dumps(shown, indent=2))
         return
-    table = Table(title="IPFS pins")
-    for column in ("artwork", "kind", "cid", "size", "pinner", "status", "error"):
-        table.add_column(column)
+    table = new_table(
+        "artwork", "kind", "cid", "size", "pinner", "status", "error", title="IPFS pins"
+    )
     for item in shown:
         table.add_row(
             str(item["artwork_id"] or "-"),
@@ -168,4 +171,4 @@ def pins(
             str(item["status"]),
             str(item["error"] or ""),
         )
-    console.print(table)
+    print_table(table)

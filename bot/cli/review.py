@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from bot.cli.output import console, err_console
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +43,7 @@ def review(
     if score_first:
         from bot.cli.choose import score_frames
 
-        if score_frames(context, [], rescore=False, required=False):
+        if score_frames(context, [], rescore=False, command="bot review", required=False):
             err_console.print("[yellow]some artworks could not be scored (see above)[/yellow]")
     try:
         sock = socket.create_server((bind_host, settings.review_port if port is None else port))

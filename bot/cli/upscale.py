@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 
 from bot.cli.output import console, err_console
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +25,9 @@ def upscale(
 ) -> None:
     """Upscale each chosen artwork's frame with the configured ESRGAN model (tiled); the
     upscaled image is what `bot pin` then pins. Idempotent."""
+    from bot.extras import require_extra
+
+    require_extra("generate", "bot upscale")
     from tqdm import tqdm
 
     from bot.pipeline.upscale_stage import chosen_ids, upscale_artwork, upscale_context

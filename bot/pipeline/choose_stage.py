@@ -18,14 +18,17 @@ keeps its choice: its image is already on IPFS.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.pipeline.frame_rank import Ranking, RankWeights, near_copy_of, rank_frames
 from bot.settings import Settings
 from generator.near_copy import NearCopyThresholds, Verdict
 from storage.artworks import transition
+from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
 from storage.models.frame import Frame
 
@@ -74,6 +77,20 @@ def frames_of(session: Session, artwork_id: int) -> list[Frame]:
             select(Frame).where(Frame.artwork_id == artwork_id).order_by(col(Frame.id))
         ).all()
     )
+
+
+def artworks_to_score(engine: Engine, only: Sequence[int] | None, rescore: bool) -> list[int]:
+    """Generated (or chosen) artworks with unscored frames, or exactly `only`."""
+    with session_scope(engine) as session:
+        query = select(Frame.artwork_id).join(Artwork, col(Artwork.id) == col(Frame.artwork_id))
+        if only:
+            query = query.where(col(Frame.artwork_id).in_(list(only)))
+        else:
+            states = [ArtworkState.GENERATED.value, ArtworkState.CHOSEN.value]
+            query = query.where(col(Artwork.state).in_(states))
+        if not rescore:
+            query = query.where(col(Frame.scored_at).is_(None))
+        return sorted({int(i) for i in session.exec(query.distinct()).all()})
 
 
 def _choosable(session: Session, artwork: Artwork) -> list[Frame]:

@@ -5,7 +5,8 @@
 - A near-copy of the source NFT (`generator.near_copy`, thresholds from settings) is never
   pinned unless a person forced that frame with a recorded reason
   (`bot pin ARTWORK --force-near-copy --reason TEXT`, kept on the frame and in the artwork's
-  event log). A frame that was never scored is hash-checked here (no model needed).
+  event log). A frame that was never scored is hash-checked here (no model needed, but
+  imagehash and OpenCV: on a core install without them it is refused until scored or forced).
 - With upscaling on, the upscaled image of the chosen frame is what gets pinned; pinning waits
   for it.
 
@@ -92,6 +93,13 @@ def _hash_check(
     return evidence.distance, evidence.match
 
 
+def _can_hash() -> bool:
+    """The hash check needs imagehash and OpenCV (the generator extra), not torch."""
+    from bot.extras import module_available
+
+    return module_available("imagehash") and module_available("cv2")
+
+
 def near_copy_refusal(
     session: Session,
     blobs: BlobStore,
@@ -103,6 +111,14 @@ def near_copy_refusal(
         return None
     if frame.scored_at is not None:
         found = near_copy_of(frame, thresholds)
+    elif not _can_hash():
+        return (
+            f"artwork {artwork.id}: the chosen frame (iteration {frame.iteration}) was never "
+            "scored, and this install cannot check it for near-copies (that needs the "
+            "generator extra: pip install 'nftbot[generate]'). Score it with bot score where "
+            f"the extra is installed, or publish it anyway: bot pin {artwork.id} "
+            "--force-near-copy --reason TEXT"
+        )
     else:
         try:
             evidence = _hash_check(session, blobs, artwork, frame)
@@ -171,6 +187,7 @@ def record_near_copy_override(
         raise PublishRefused(f"artwork {artwork.id} has no chosen frame")
     if near_copy_refusal(session, blobs, artwork, frame, thresholds) is None:
         return f"artwork {artwork.id}: the chosen frame is not a flagged near-copy; nothing forced"
+    # A flagged near-copy, or a frame this install cannot check: the person takes it on.
     frame.near_copy_override = reason[:2000]
     session.add(frame)
     event = f"near-copy published anyway by a person (iteration {frame.iteration}): {reason}"

@@ -33,7 +33,7 @@ from generator.tiny import write_smoke_test_weights
 from generator.weights import MissingWeights, WeightsStore
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
-from storage.models import Artwork, ArtworkState, Listing
+from storage.models import Artwork, Listing
 from storage.models.frame import Frame
 from storage.types import utcnow
 
@@ -120,20 +120,6 @@ def load_scorer(
 
 def _image(blobs: BlobStore, sha256: str) -> Image.Image:
     return Image.open(io.BytesIO(blobs.read_bytes(sha256))).convert("RGB")
-
-
-def artworks_to_score(engine: Engine, only: Sequence[int] | None, rescore: bool) -> list[int]:
-    """Generated (or chosen) artworks with unscored frames, or exactly `only`."""
-    with session_scope(engine) as session:
-        query = select(Frame.artwork_id).join(Artwork, col(Artwork.id) == col(Frame.artwork_id))
-        if only:
-            query = query.where(col(Frame.artwork_id).in_(list(only)))
-        else:
-            states = [ArtworkState.GENERATED.value, ArtworkState.CHOSEN.value]
-            query = query.where(col(Artwork.state).in_(states))
-        if not rescore:
-            query = query.where(col(Frame.scored_at).is_(None))
-        return sorted({int(i) for i in session.exec(query.distinct()).all()})
 
 
 def _sources(session: Session, blobs: BlobStore, artwork: Artwork) -> list[Image.Image]:
