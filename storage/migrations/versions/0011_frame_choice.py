@@ -2,7 +2,7 @@
 upscaled image, and the state an artwork was rejected from.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.types import TypeEngine
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0012"  # the head of main when merged (ids are assigned per task)
 branch_labels = None
 depends_on = None
 
