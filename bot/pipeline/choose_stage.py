@@ -237,7 +237,8 @@ def reject_by_person(
     session: Session, artwork: Artwork, reason: str, *, via: str = "review"
 ) -> bool:
     """A person rejects a generated artwork's frames (none is worth publishing): the artwork
-    becomes `rejected` with the reason, and curation never brings it back."""
+    becomes `rejected` (`rejected_by=person`) with the reason, and curation never brings it
+    back."""
     text = " ".join(reason.split())
     if not text:
         raise ChooseError(f"artwork {artwork.id}: say why it is rejected")
@@ -253,9 +254,12 @@ def reject_by_person(
             session.add(frame)
     artwork.chosen_by = artwork.choice_reason = None
     artwork.upscaled_blob = artwork.upscaled_frame_id = artwork.upscale_model = None
-    return transition(
+    changed = transition(
         session,
         artwork,
         ArtworkState.REJECTED,
         reason=f"rejected by a person ({via}): {text[:500]}",
     )
+    artwork.rejected_by = "person"  # curation never revives what a person rejected
+    session.add(artwork)
+    return changed

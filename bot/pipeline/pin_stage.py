@@ -111,7 +111,9 @@ def _prepare(
         seed=frame.seed,
         model=frame.model,
         iteration=frame.iteration,
-        source=SourceNft(listing.marketplace, listing.item_id, listing.name, listing.creator),
+        source=SourceNft(
+            listing.marketplace, listing.item_id, listing.name, listing.creator, listing.title
+        ),
         generator_version=generator_version,
         provenance=provenance_for(
             artwork, frame, listing, upscaled=image_blob != frame.blob_sha256

@@ -41,23 +41,31 @@ PIPELINE_ORDER: tuple[ArtworkState, ...] = (
 
 
 def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
-    """Forward one step; candidates, generated and chosen artworks may be rejected; any live
-    stage may fail.
+    """Forward one step; candidates, prepared, generated and chosen artworks may be rejected;
+    any live stage may fail.
 
-    A rejected candidate may come back (curation re-run with other parameters), and a
-    failed artwork is retried from the stage it failed in (recorded in `failed_stage`).
+    A rejected candidate may come back (curation re-run with other parameters, a person's
+    category), and a failed artwork is retried from the stage it failed in (recorded in
+    `failed_stage`) or rejected (a person giving up on it; the commands only allow that
+    before generation). A prepared artwork may still be rejected: by a person, or by
+    `prepare --redo` under new thresholds; nothing has been generated from it yet. A person
+    may reject the frames of a generated artwork, or an automatic choice, on the review page
+    before anything is pinned.
     """
     if state is ArtworkState.SOLD:
         return frozenset()
     if state is ArtworkState.FAILED:
-        return frozenset(PIPELINE_ORDER[:-1])
+        return frozenset({*PIPELINE_ORDER[:-1], ArtworkState.REJECTED})
     if state is ArtworkState.REJECTED:
         return frozenset({ArtworkState.CANDIDATE})
     index = PIPELINE_ORDER.index(state)
     targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
-    # Curation rejects candidates; a person may reject the frames of a generated artwork (or
-    # an automatic choice) on the review page before anything is pinned.
-    if state in (ArtworkState.CANDIDATE, ArtworkState.GENERATED, ArtworkState.CHOSEN):
+    if state in (
+        ArtworkState.CANDIDATE,
+        ArtworkState.PREPARED,
+        ArtworkState.GENERATED,
+        ArtworkState.CHOSEN,
+    ):
         targets.add(ArtworkState.REJECTED)
     # Listed items can be relisted when a sell order expires or is cancelled.
     if state is ArtworkState.LISTED:
@@ -80,7 +88,27 @@ class Artwork(SQLModel, table=True):
     failed_stage: str | None = Field(default=None, description="Stage that failed (to retry).")
     error: str | None = Field(default=None, sa_column=Column(Text()))
     attempts: int = 0
-    category: str | None = Field(default=None, description="The prompt: the series title.")
+    category: str | None = Field(
+        default=None,
+        description="Animals, Faces, People, Objects or Scenery: decided by `prepare` (CLIP) "
+        "or a person; the generation prompt comes from it (BOT_PROMPT_TEMPLATE).",
+    )
+    prompt: str | None = Field(
+        default=None, sa_column=Column(Text()), description="The prompt it was generated with."
+    )
+    rejected_by: str | None = Field(
+        default=None, description="Who rejected it: curate, prepare or person."
+    )
+    override_category: str | None = Field(
+        default=None, description="A person's category; wins over CLIP on every run."
+    )
+    override_reason: str | None = Field(
+        default=None, sa_column=Column(Text()), description="A person's reason to reject it."
+    )
+    override_source: str | None = Field(
+        default=None, description="Where the override came from (command, labels file line)."
+    )
+    override_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     init_image_blob: str | None = Field(
         default=None, description="sha256 of the prepared init image (square PNG) in the blobs."
     )
@@ -103,9 +131,6 @@ class Artwork(SQLModel, table=True):
         sa_column=Column(Text()),
         description="JSON: why the chosen frame won (its scores, the runner-up) or who chose.",
     )
-    rejected_in: str | None = Field(
-        default=None, description="The state an artwork was rejected from (candidate: curation)."
-    )
     upscaled_blob: str | None = Field(
         default=None, description="sha256 of the upscaled chosen frame (PNG), pinned instead."
     )
@@ -122,8 +147,8 @@ class Artwork(SQLModel, table=True):
         now = utcnow()
         self.state = target.value
         self.reason = reason if target in (ArtworkState.REJECTED, ArtworkState.FAILED) else None
-        # Curation may revive what it rejected itself, never what a person rejected later on.
-        self.rejected_in = current.value if target is ArtworkState.REJECTED else None
+        if target is not ArtworkState.REJECTED:
+            self.rejected_by = None
         if target is not ArtworkState.FAILED:
             self.failed_stage = None
             self.error = None

@@ -198,7 +198,7 @@ def test_a_person_rejects_an_artwork_and_curation_never_revives_it(
         reject_by_person(session, session.get(Artwork, artwork_id), "all frames are mush")
     with session_scope(engine) as session:
         artwork = session.get(Artwork, artwork_id)
-        assert (artwork.state, artwork.rejected_in) == ("rejected", "generated")
+        assert (artwork.state, artwork.rejected_by) == ("rejected", "person")
         assert artwork.reason == "rejected by a person (review): all frames are mush"
     report = curate(engine, CurationParams(trim=0.0, years=(2017, 2021), top=10))
     assert report.selected == 1 and report.kept_in_pipeline == 1

@@ -15,7 +15,7 @@ def _columns(engine, table: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(db_url: str) -> None:
     engine = make_engine(db_url, schema_policy="skip")
-    schema.upgrade(engine, "0012")
+    schema.upgrade(engine, "0008")
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -41,14 +41,14 @@ def test_0011_adds_the_choice_columns_and_downgrades_keeping_the_rows(db_url: st
     assert {"prompt_similarity", "critic", "hash_distance", "near_copy_override"} <= _columns(
         engine, "frames"
     )
-    assert {"chosen_by", "choice_reason", "rejected_in", "upscaled_blob"} <= _columns(
+    assert {"chosen_by", "choice_reason", "upscaled_blob", "upscale_model"} <= _columns(
         engine, "artworks"
     )
     with engine.begin() as connection:
         connection.execute(text("UPDATE frames SET critic = 0.5, hash_distance = 3"))
         assert connection.execute(text("SELECT prompt, critic FROM frames")).one() == ("Sea", 0.5)
     with engine.begin() as connection:
-        command.downgrade(schema.alembic_config(connection), "0012")
+        command.downgrade(schema.alembic_config(connection), "0008")
     assert "critic" not in _columns(engine, "frames")
     assert "chosen_by" not in _columns(engine, "artworks")
     with engine.connect() as connection:

@@ -1,8 +1,8 @@
 """Choosing the frame: frame scores and near-copy evidence, the choice and its reason, the
-upscaled image, and the state an artwork was rejected from.
+upscaled image.
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.types import TypeEngine
 
 revision = "0011"
-down_revision = "0012"  # the head of main when merged (ids are assigned per task)
+down_revision = "0008"  # the head of main when merged (ids are assigned per task)
 branch_labels = None
 depends_on = None
 
@@ -42,7 +42,6 @@ _FRAME_COLUMNS: tuple[tuple[str, Callable[[], TypeEngine[Any]]], ...] = (
 _ARTWORK_COLUMNS: tuple[tuple[str, Callable[[], TypeEngine[Any]]], ...] = (
     ("chosen_by", sa.String),
     ("choice_reason", sa.Text),
-    ("rejected_in", sa.String),
     ("upscaled_blob", sa.String),
     ("upscaled_frame_id", sa.Integer),
     ("upscale_model", sa.String),
