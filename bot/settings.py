@@ -243,6 +243,68 @@ class Settings(BaseSettings):
         False, description="Let the demo use tiny untrained models when real weights are absent."
     )
 
+    # --- choosing the frame: scores, weighted rank, near-copy guard, review, upscaling ------
+    # (README "Choosing the frame"; bounds keep a typo from silently disabling the guard)
+    choose_clip: str | None = Field(
+        None, description="CLIP weights that score frames; default: BOT_GENERATOR_CLIP."
+    )
+    choose_aesthetic: str = Field(
+        "laion_aesthetic_vit_b32",
+        description="Aesthetic head weights name; its score is used when the file is present.",
+    )
+    choose_batch: int = Field(16, ge=1, le=512, description="Frames scored per batch.")
+    choose_weight_prompt: float = Field(
+        1.0, ge=0.0, le=100.0, description="Rank weight of the CLIP prompt match."
+    )
+    choose_weight_source: float = Field(
+        0.5, ge=0.0, le=100.0, description="Rank weight of the CLIP likeness to the source."
+    )
+    choose_weight_critic: float = Field(
+        0.5, ge=0.0, le=100.0, description="Rank weight of the VQGAN discriminator critic."
+    )
+    choose_weight_aesthetic: float = Field(
+        1.0, ge=0.0, le=100.0, description="Rank weight of the aesthetic score (when present)."
+    )
+    choose_weight_sharpness: float = Field(
+        0.25, ge=0.0, le=100.0, description="Rank weight of sharpness (log variance of Laplacian)."
+    )
+    choose_weight_colourfulness: float = Field(
+        0.1, ge=0.0, le=100.0, description="Rank weight of colourfulness."
+    )
+    choose_weight_blockiness: float = Field(
+        0.25, ge=0.0, le=100.0, description="Rank weight against blockiness (lower is better)."
+    )
+    near_copy_max_hash_distance: int = Field(
+        10,
+        ge=0,
+        le=32,
+        description="A frame within this many bits (of 64) of any source variant is a near-copy.",
+    )
+    near_copy_min_clip_similarity: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description="A frame with at least this CLIP image similarity to the source is a "
+        "near-copy.",
+    )
+    review_host: str = Field(
+        "127.0.0.1", description="Address `bot review` binds; keep it on loopback."
+    )
+    review_port: int = Field(8765, ge=0, le=65535, description="Port of `bot review` (0: any).")
+    upscale_enabled: bool = Field(
+        False, description="Upscale the chosen frame before it is pinned (ESRGAN, spandrel)."
+    )
+    upscale_scale: int = Field(4, ge=2, le=4, description="Upscale factor: 2 or 4.")
+    upscale_model: str | None = Field(
+        None, description="Upscaler weights; default realesrgan_x4plus (x4) / _x2plus (x2)."
+    )
+    upscale_tile: int = Field(
+        256, ge=32, le=4096, description="Input tile side for upscaling (bounds memory)."
+    )
+    upscale_tile_overlap: int = Field(
+        16, ge=0, le=256, description="Context pixels around each upscaling tile."
+    )
+
     # --- scraper ----------------------------------------------------------------------------------
     opensea_api_key: Secret = Field(None, description="X-API-KEY for OpenSea API v2.")
     scrape_rate_per_second: float = Field(
@@ -564,6 +626,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown {kind.value.upper()} weights; known: {', '.join(known)}")
         return value
 
+    @field_validator("upscale_scale")
+    @classmethod
+    def _upscale_scale(cls, value: int) -> int:
+        if value not in (2, 4):
+            raise ValueError("upscale_scale must be 2 or 4 (the Real-ESRGAN models)")
+        return value
+
     @model_validator(mode="after")
     def _mainnet_needs_confirmation(self) -> Settings:
         if self.marketplace_mode is MarketplaceMode.MAINNET and not self.mainnet_confirm:
@@ -572,6 +641,14 @@ class Settings(BaseSettings):
                 "as well, or use testnet / dry-run"
             )
         return self
+
+    @property
+    def scoring_clip(self) -> str:
+        return self.choose_clip or self.generator_clip
+
+    @property
+    def upscaler_name(self) -> str:
+        return self.upscale_model or f"realesrgan_x{self.upscale_scale}plus"
 
     @property
     def db_url(self) -> str:

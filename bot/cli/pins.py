@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from bot.cli.output import console, err_console, new_table, print_table
 
@@ -44,14 +45,49 @@ def _targets_or_exit(context: AppContext, **kwargs: Any) -> list[PinTarget]:
 def pin(
     ctx: typer.Context,
     artwork_id: int | None = typer.Argument(None, help="Artwork id (default: every chosen)."),
+    force_near_copy: bool = typer.Option(
+        False,
+        "--force-near-copy",
+        help="Pin ARTWORK's chosen frame although it is a near-copy of its source (needs "
+        "--reason; recorded on the frame and in the artwork's event log).",
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why, with --force-near-copy."),
 ) -> None:
     """Pin the chosen frame's image, then its metadata, on every pin target; the token URI is
-    ipfs://<metadata>. An artwork is pinned once every required target confirmed both."""
+    ipfs://<metadata>. An artwork is pinned once every required target confirmed both.
+
+    Refused, changing nothing: frames of the untrained smoke-test model outside dry-run, and
+    near-copies of the source that no person forced."""
+    from bot.pipeline.choose_stage import near_copy_thresholds
+    from bot.pipeline.guards import PinPolicy, PublishRefused, record_near_copy_override
     from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
     from storage.db import session_scope
+    from storage.models import Artwork
 
     context: AppContext = ctx.obj
-    targets = _targets_or_exit(context)
+    settings = context.settings
+    policy = PinPolicy(
+        marketplace_mode=settings.marketplace_mode.value,
+        thresholds=near_copy_thresholds(settings),
+        upscale_enabled=settings.upscale_enabled,
+    )
+    targets = _targets_or_exit(context)  # a configuration error before anything is written
+    if force_near_copy:
+        if artwork_id is None or not reason:
+            err_console.print("[red]--force-near-copy needs an artwork id and --reason TEXT[/red]")
+            raise typer.Exit(2)
+        try:
+            with session_scope(context.engine) as session:
+                artwork = session.get(Artwork, artwork_id)
+                if artwork is None:
+                    raise PublishRefused(f"no artwork {artwork_id}")
+                recorded = record_near_copy_override(
+                    session, artwork, reason, policy.thresholds, context.blobs
+                )
+        except PublishRefused as exc:
+            err_console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"artwork {artwork_id}: {escape(recorded)}")
     if artwork_id is None:
         with session_scope(context.engine) as session:
             ids = chosen_artwork_ids(session)
@@ -65,12 +101,13 @@ def pin(
                 each,
                 targets=targets,
                 blobs=context.blobs,
-                profile=context.settings.cid_profile,
+                profile=settings.cid_profile,
                 generator_version=generator_version(),
+                policy=policy,
             )
-        except PinStageError as exc:
+        except (PinStageError, PublishRefused) as exc:
             failures += 1
-            err_console.print(f"[red]{exc}[/red]")
+            err_console.print(f"[red]{escape(str(exc))}[/red]")
             continue
         if result.ok:
             console.print(

@@ -29,6 +29,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.pipeline.guards import PinPolicy, image_to_pin
+from bot.pipeline.pin_provenance import provenance_for
 from marketplace.metadata import (
     ArtworkFacts,
     MetadataError,
@@ -93,17 +95,23 @@ def _chosen_frame(session: Session, artwork_id: int) -> Frame:
     return frames[0]
 
 
-def _prepare(session: Session, artwork: Artwork, blobs: BlobStore, generator_version: str) -> _Work:
+def _prepare(
+    session: Session,
+    artwork: Artwork,
+    blobs: BlobStore,
+    generator_version: str,
+    image_blob: str | None = None,
+) -> _Work:
     assert artwork.id is not None
     frame = _chosen_frame(session, artwork.id)
     listing = session.get(Listing, artwork.listing_id)
     if listing is None:
         raise PinStageError(f"artwork {artwork.id}: listing {artwork.listing_id} is missing")
-    path = blobs.path_for(frame.blob_sha256)
+    image_blob = image_blob or frame.blob_sha256  # the upscaled image, when upscaling is on
+    path = blobs.path_for(image_blob)
     if not path.is_file():
         raise PinStageError(
-            f"artwork {artwork.id}: the chosen frame's PNG {frame.blob_sha256} is not in the "
-            "blob store"
+            f"artwork {artwork.id}: the chosen frame's PNG {image_blob} is not in the blob store"
         )
     facts = ArtworkFacts(
         artwork_id=artwork.id,
@@ -117,6 +125,9 @@ def _prepare(session: Session, artwork: Artwork, blobs: BlobStore, generator_ver
             listing.marketplace, listing.item_id, listing.name, listing.creator, listing.title
         ),
         generator_version=generator_version,
+        provenance=provenance_for(
+            artwork, frame, listing, upscaled=image_blob != frame.blob_sha256
+        ),
     )
     assert frame.id is not None
     return _Work(path, frame.id, facts)
@@ -222,8 +233,12 @@ def pin_artwork(
     blobs: BlobStore,
     profile: CidProfile,
     generator_version: str,
+    policy: PinPolicy | None = None,
 ) -> PinResult:
-    """Advance one artwork from `chosen` to `pinned` (see the module docstring)."""
+    """Advance one artwork from `chosen` to `pinned` (see the module docstring).
+
+    Raises PublishRefused, changing nothing, when `policy` forbids pinning its image
+    (bot.pipeline.guards: smoke-test frames outside dry-run, unforced near-copies)."""
     if not targets:
         raise PinStageError("no pin targets configured")
     with session_scope(engine) as session:
@@ -238,10 +253,11 @@ def pin_artwork(
         )
         if artwork.state != ArtworkState.CHOSEN.value and not retry:
             raise PinStageError(f"artwork {artwork_id} is {artwork.state}, not chosen")
+        image_blob = image_to_pin(session, blobs, artwork, policy or PinPolicy())
         if retry:
             transition(session, artwork, ArtworkState.CHOSEN, reason="retry pinning")
         try:
-            work = _prepare(session, artwork, blobs, generator_version)
+            work = _prepare(session, artwork, blobs, generator_version, image_blob)
         except PinStageError as exc:
             record_failure(session, artwork, ArtworkState.PINNED, str(exc))
             return PinResult(artwork_id, artwork.state, changed=True, detail=str(exc))

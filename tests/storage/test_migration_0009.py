@@ -13,6 +13,11 @@ V0 = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 V1 = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 
 
+def _before(revision: str) -> str:
+    """The revision this one follows (they are re-chained as branches land)."""
+    return next(down for rev, down, _message in schema.history() if rev == revision)
+
+
 def test_existing_pins_get_their_target_and_the_legacy_profile_of_their_version(
     db_url: str,
 ) -> None:
@@ -65,6 +70,6 @@ def test_0009_downgrades_to_the_pinner_column(db_url: str) -> None:
     from alembic import command
 
     with engine.begin() as connection:
-        command.downgrade(schema.alembic_config(connection), "0007")
+        command.downgrade(schema.alembic_config(connection), _before("0009"))
     with engine.connect() as connection:
         assert connection.execute(text("SELECT cid, pinner FROM pins")).one() == (V1, "kubo")
