@@ -125,7 +125,8 @@ _MARKS = {
 
 
 def doctor(ctx: typer.Context) -> None:
-    """Check config, database, disk, install, GPU, weights, IPFS, Rarible and the wallet.
+    """Check config, database, disk, install, GPU, weights, IPFS, Rarible, the wallet and
+    what was published (royalties the exchange accepts, no second live sell order).
 
     One line per check (ok, warn, fail or skip); exit status 1 when any check failed.
     """

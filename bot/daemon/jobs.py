@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from bot.pipeline.cycle import StepReport, curate_step, fetch_step, scrape_step, sync_step
 from bot.pipeline.runner import run_pass
-from storage.db import session_scope
 
 if TYPE_CHECKING:
     from bot.daemon.service import Daemon
@@ -106,33 +105,26 @@ def daily_report(daemon: Daemon) -> Outcome:
 
 
 def pin_check(daemon: Daemon) -> Outcome:
-    """Ask each pin's pinner again whether it still holds the pin (as `bot pins` does)."""
-    from bot.pinning import pinner_from_settings
-    from storage.ipfs.pinner import Pinner
-    from storage.ipfs.records import list_pins, recheck
-    from storage.models.pin import PinStatus
+    """`bot pins verify`: read every published CID back from each pin target (and the
+    gateways), check the bytes against the CID, re-pin to a target that lost it."""
+    from bot.pinning import verify_pins_from_settings
 
-    ctx = daemon.pipeline
-    pinners: dict[str, Pinner | None] = {}
-    checked = lost = 0
-    with session_scope(ctx.engine) as session:
-        for row in list_pins(session):
-            if row.pinner not in pinners:
-                try:
-                    pinners[row.pinner] = pinner_from_settings(ctx.settings, row.pinner)
-                except ValueError as exc:
-                    log.warning("pins of %s not checked: %s", row.pinner, exc)
-                    pinners[row.pinner] = None
-            pinner = pinners[row.pinner]
-            if pinner is None or row.status == PinStatus.UNPINNED.value:
-                continue
-            was = row.status
-            recheck(session, row, pinner)
-            checked += 1
-            if was == PinStatus.PINNED.value and row.status != PinStatus.PINNED.value:
-                lost += 1
-                log.error("pin %s (%s) is %s at %s", row.cid, row.kind, row.status, row.pinner)
-    return f"pins checked: {checked}, no longer pinned: {lost}", True
+    try:
+        report = verify_pins_from_settings(daemon.pipeline.app)
+    except ValueError as exc:  # a bad pin target list: reported, the daemon goes on
+        daemon.note_unavailable("pin_check", f"IPFS pin targets: {exc}")
+        return f"not run: {exc}", True
+    counts = report.counts()
+    for cid_report in report.cids:
+        for check in cid_report.unresolved:
+            log.error("pin check: %s at %s: %s", cid_report.cid, check.target, check.found)
+        for gateway in cid_report.wrong_gateways:
+            log.error("pin check: %s via %s served wrong bytes", cid_report.cid, gateway.gateway)
+    return (
+        f"pins verified: {counts['cids']} CIDs, {counts['lost']} lost, {counts['repaired']} "
+        f"repaired, {counts['unresolved']} not repaired, {counts['gateway_wrong_bytes']} wrong "
+        "bytes from gateways"
+    ), not report.ok
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,8 @@ class Daemon:
     def survey(self) -> None:
         """At start: what cannot run with this configuration (reported once)."""
         for stage in default_stages():
+            if not stage.enabled(self.pipeline):
+                continue
             try:
                 stage.available(self.pipeline)
             except StageUnavailable as exc:

@@ -171,6 +171,8 @@ def run_stage(
     """One pass of `stage` over its due artworks (or those in `only_states`, or exactly
     `artwork_ids` when they are due)."""
     report = StageReport(stage.name)
+    if not stage.enabled(ctx):
+        return report
     due: ColumnElement[bool]
     if only_states is not None:
         due = col(Artwork.state).in_([s.value for s in only_states])

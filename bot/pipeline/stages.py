@@ -40,6 +40,10 @@ class Stage:
     resumes_failed: ClassVar[bool] = False
     has_housekeeping: ClassVar[bool] = False  # runs `housekeeping` even when nothing is due
 
+    def enabled(self, ctx: PipelineContext) -> bool:
+        """False: an optional stage turned off by the settings; the runner passes it by."""
+        return True
+
     def available(self, ctx: PipelineContext) -> None:
         """Raise StageUnavailable when this configuration cannot run the stage."""
 
@@ -239,7 +243,24 @@ class GenerateStage(Stage):
                 log.warning("generate: artwork %s: %s", outcome.artwork_id, outcome.detail)
 
 
+def park_refused(ctx: PipelineContext, artwork_id: int, stage: ArtworkState, why: str) -> None:
+    """A policy refusal (a smoke-test frame outside dry-run, an unforced near-copy): retrying
+    cannot change it, so the artwork is parked for a person at once (bot failed shows why)."""
+    with session_scope(ctx.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        if artwork is None or not record_failure(session, artwork, stage, f"refused: {why}"):
+            return
+        session.refresh(artwork)
+        if artwork.attempts < ctx.policy.max_attempts:
+            artwork.attempts = ctx.policy.max_attempts  # parked: only `bot retry` resumes it
+            session.add(artwork)
+
+
 class ChooseStage(Stage):
+    """Batch form: the frames are scored (models loaded once per pass), then each artwork
+    gets its best-ranked frame that is not a near-copy (bot/pipeline/choose_stage.py); a
+    person's earlier choice is kept."""
+
     name = "choose"
     entry = (S.GENERATED,)
     failed_as = S.CHOSEN
@@ -248,20 +269,91 @@ class ChooseStage(Stage):
         if ctx.settings.choose.value == "review":
             raise StageUnavailable(
                 "BOT_CHOOSE=review: generated artworks wait for a person "
-                "(bot choose ARTWORK [--iteration N])"
+                "(bot review, or bot choose ARTWORK --iteration N)"
             )
 
-    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
-        from bot.pipeline.choose_stage import ChooseError, choose_frame
+    def _scorer(self, ctx: PipelineContext) -> Any:
+        def build() -> Any:
+            _require_generator_extra(ctx)
+            from bot.pipeline.score_stage import scorer_from_settings
+            from generator.weights import MissingWeights
 
-        with session_scope(ctx.engine) as session:
-            artwork = session.get(Artwork, artwork_id)
-            if artwork is None or artwork.state != S.GENERATED.value:
-                return
             try:
-                choose_frame(session, artwork)
-            except ChooseError as exc:
-                record_failure(session, artwork, S.CHOSEN, str(exc))
+                loaded = scorer_from_settings(ctx.settings)
+            except (MissingWeights, ValueError) as exc:
+                raise StageUnavailable(f"scoring frames needs the CLIP weights: {exc}") from None
+            if loaded.smoke_test:
+                ctx.notices.append("frames scored with the untrained smoke-test CLIP")
+            return loaded
+
+        return ctx.resource("scorer", build)
+
+    def advance(self, artwork_ids: Sequence[int], ctx: PipelineContext, tracker: Tracker) -> None:
+        from bot.pipeline.choose_stage import (
+            ChooseError,
+            artworks_to_score,
+            choose_automatically,
+            near_copy_thresholds,
+            rank_weights,
+        )
+
+        todo = artworks_to_score(ctx.engine, list(artwork_ids), False)
+        if todo:
+            from bot.pipeline.score_stage import score_artworks
+
+            scorer = self._scorer(ctx)
+            for outcome in score_artworks(ctx.engine, ctx.app.blobs, scorer, todo, progress=False):
+                if not outcome.ok:
+                    log.warning("choose: scoring: %s", outcome.detail)
+        weights, thresholds = rank_weights(ctx.settings), near_copy_thresholds(ctx.settings)
+        for artwork_id in artwork_ids:
+            if ctx.stop.is_set():
+                return
+            with session_scope(ctx.engine) as session:
+                artwork = session.get(Artwork, artwork_id)
+                if artwork is not None and artwork.state == S.GENERATED.value:
+                    try:
+                        choose_automatically(session, artwork, weights, thresholds)
+                    except ChooseError as exc:
+                        log.warning("choose: %s", exc)
+                        record_failure(session, artwork, S.CHOSEN, str(exc))
+            tracker.advance()
+
+
+class UpscaleStage(Stage):
+    """chosen → chosen with an upscaled image, when BOT_UPSCALE_ENABLED (off: not run)."""
+
+    name = "upscale"
+    entry = (S.CHOSEN,)
+    failed_as = S.PINNED  # as bot/pipeline/upscale_stage.py records it: the pin is what waits
+
+    def enabled(self, ctx: PipelineContext) -> bool:
+        return bool(ctx.settings.upscale_enabled)
+
+    def available(self, ctx: PipelineContext) -> None:
+        _require_generator_extra(ctx)
+        self._context(ctx)
+
+    def _context(self, ctx: PipelineContext) -> Any:
+        from bot.pipeline.upscale_stage import upscale_context
+
+        try:
+            return ctx.resource(
+                "upscaler", lambda: upscale_context(ctx.engine, ctx.app.blobs, ctx.settings)
+            )
+        except ValueError as exc:
+            raise StageUnavailable(f"upscaling: {exc}") from None
+
+    def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.upscale_stage import upscale_artwork
+        from generator.convert import ConversionError
+        from generator.weights import MissingWeights
+
+        try:
+            outcome = upscale_artwork(artwork_id, self._context(ctx))
+        except (MissingWeights, ConversionError) as exc:
+            raise StageUnavailable(f"upscaling: {exc}") from None
+        log.info("upscale: artwork %s: %s", artwork_id, outcome.detail)
 
 
 class PinStage(Stage):
@@ -271,31 +363,44 @@ class PinStage(Stage):
     resumes_failed = True  # pin_artwork moves a failed artwork back itself
 
     def available(self, ctx: PipelineContext) -> None:
-        self._pinner(ctx)
+        self._targets(ctx)
 
-    def _pinner(self, ctx: PipelineContext) -> Any:
-        from bot.pinning import pinner_from_settings
+    def _targets(self, ctx: PipelineContext) -> Any:
+        from bot.pinning import targets_from_settings
 
         try:
-            return ctx.resource("pinner", lambda: pinner_from_settings(ctx.settings))
+            return ctx.resource("pin_targets", lambda: targets_from_settings(ctx.settings))
         except ValueError as exc:
-            raise StageUnavailable(f"IPFS pinner: {exc}") from None
+            raise StageUnavailable(f"IPFS pin targets: {exc}") from None
 
     def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
         from bot.cli.pins import generator_version
+        from bot.pipeline.choose_stage import near_copy_thresholds
+        from bot.pipeline.guards import PinPolicy, PublishRefused
         from bot.pipeline.pin_stage import PinStageError, pin_artwork
 
+        settings = ctx.settings
+        policy = PinPolicy(
+            marketplace_mode=settings.marketplace_mode.value,
+            thresholds=near_copy_thresholds(settings),
+            upscale_enabled=settings.upscale_enabled,
+        )
         try:
             result = pin_artwork(
                 ctx.engine,
                 artwork_id,
-                pinner=self._pinner(ctx),
+                targets=self._targets(ctx),
                 blobs=ctx.app.blobs,
-                cid_version=ctx.settings.ipfs_cid_version,
+                profile=settings.cid_profile,
                 generator_version=generator_version(),
+                policy=policy,
             )
         except PinStageError as exc:  # not chosen any more: nothing for this stage
             log.info("pin: %s", exc)
+            return
+        except PublishRefused as exc:
+            log.warning("pin: %s", exc)
+            park_refused(ctx, artwork_id, S.PINNED, str(exc))
             return
         if result.detail:
             log.info("pin: artwork %s: %s", artwork_id, result.detail)
@@ -333,9 +438,19 @@ class MintStage(_PublishStage):
         return min(ctx.settings.stage_batch, ctx.settings.publish_cap)
 
     def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
+        from bot.pipeline.guards import publish_refusal
         from bot.pipeline.mint_stage import advance_mint
 
-        advance_mint(self.publisher(ctx), artwork_id)
+        publisher = self.publisher(ctx)
+        with session_scope(ctx.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            new = artwork is not None and artwork.state == S.PINNED.value
+        refusal = publish_refusal(ctx.engine, artwork_id, publisher.mode) if new else None
+        if refusal:  # nothing sent; one in flight is still reconciled below
+            log.warning("mint: %s", refusal)
+            park_refused(ctx, artwork_id, S.MINTING, refusal)
+            return
+        advance_mint(publisher, artwork_id)
 
 
 class ListStage(_PublishStage):
@@ -358,7 +473,15 @@ class ListStage(_PublishStage):
 
 def default_stages() -> list[Stage]:
     """The state machine's stages in order (DESIGN.md)."""
-    return [PrepareStage(), GenerateStage(), ChooseStage(), PinStage(), MintStage(), ListStage()]
+    return [
+        PrepareStage(),
+        GenerateStage(),
+        ChooseStage(),
+        UpscaleStage(),
+        PinStage(),
+        MintStage(),
+        ListStage(),
+    ]
 
 
 def stage_named(name: str, stages: Sequence[Stage] | None = None) -> Stage:

@@ -1,7 +1,8 @@
 """The whole pipeline on loopback as real `bot run --once` processes: a clean cycle from the
 sample to listings on the local Rarible server; SIGKILLs in every stage (in mint and list
 also between the request and the recording of its answer) and 30% injected faults still end
-with every artwork listed exactly once. benchmarks/bench_crash.py runs hundreds of kills."""
+with every artwork listed exactly once. benchmarks/bench_crash_pipeline.py runs hundreds of
+kills."""
 
 from __future__ import annotations
 

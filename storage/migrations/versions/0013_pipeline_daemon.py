@@ -13,7 +13,7 @@ heartbeat and APScheduler's job store.
   finds it and creates nothing, and the schema stays under Alembic.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
