@@ -254,3 +254,47 @@ def test_the_real_prepare_stage_records_a_bad_image_and_retries_later(
     row = artworks(pipeline)[artwork_id]
     assert row.failed_stage == "prepared" and "no local image" in (row.error or "")
     assert row.next_attempt_at is not None
+
+
+def test_a_policy_refusal_parks_the_artwork_at_once_and_pins_nothing(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame of the untrained smoke-test models outside dry-run: the pin guard refuses it;
+    retrying cannot change that, so the artwork waits for a person (bot failed / bot retry)."""
+    from bot.pipeline.stages import PinStage
+    from storage.models.frame import Frame
+    from storage.models.pin import Pin
+
+    monkeypatch.setenv("BOT_MARKETPLACE_MODE", "testnet")
+    monkeypatch.setenv("BOT_RETRY_MAX_ATTEMPTS", "4")
+    ctx = PipelineContext(app=AppContext(load_settings()))
+    (artwork_id,) = add_candidates(ctx, 1)
+    blob = ctx.app.blobs.put_bytes(b"\x89PNG not looked at: refused before")
+    with session_scope(ctx.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None
+        artwork.state = S.CHOSEN.value
+        session.add(artwork)
+        session.add(
+            Frame(
+                artwork_id=artwork_id,
+                iteration=0,
+                blob_sha256=blob.sha256,
+                loss=1.0,
+                prompt="Cats",
+                seed=1,
+                model="smoke_vqgan_tiny+smoke_clip_tiny (untrained smoke test)",
+                width=8,
+                height=8,
+                chosen=True,
+            )
+        )
+    report = run_stage(PinStage(), ctx)
+    assert list(report.parked) == [artwork_id]
+    (failed,) = failed_artworks(ctx.engine, ctx.policy)
+    assert failed.parked and failed.attempts == 4 and failed.stage == "pinned"
+    assert "refused" in failed.error and "smoke" in failed.error
+    with session_scope(ctx.engine) as session:
+        assert session.exec(select(Pin)).all() == []
+    make_due(ctx)
+    assert run_stage(PinStage(), ctx).taken == 0  # parked: not retried by the pipeline
