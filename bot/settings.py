@@ -215,7 +215,7 @@ class Settings(BaseSettings):
     )
     ray_address: Annotated[str, AfterValidator(checks.ray_address)] = Field(
         "local",
-        description="executor=ray: a running cluster's head as host:port (or ray://host:port, "
+        description="BOT_EXECUTOR=ray: a running cluster's head as host:port (or ray://host:port, "
         "or auto for the one on this machine); local starts a private cluster on 127.0.0.1 "
         "(dashboard off) that stops with the command.",
     )
@@ -223,17 +223,17 @@ class Settings(BaseSettings):
         1,
         ge=1,
         le=1024,
-        description="executor=ray: actors when the cluster has no GPU (or "
+        description="BOT_EXECUTOR=ray: actors when the cluster has no GPU (or "
         "BOT_GENERATOR_DEVICE=cpu); with GPUs there is one actor per GPU.",
     )
     ray_cpus_per_actor: int = Field(
-        1, ge=1, le=256, description="executor=ray: CPUs (torch threads) per CPU actor."
+        1, ge=1, le=256, description="BOT_EXECUTOR=ray: CPUs (torch threads) per CPU actor."
     )
     ray_weights_dir: Annotated[
         Annotated[str, AfterValidator(checks.path_text)] | None, BeforeValidator(_blank_is_unset)
     ] = Field(
         None,
-        description="executor=ray: a weights dir that every worker host has at this path (a "
+        description="BOT_EXECUTOR=ray: a weights dir that every worker host has at this path (a "
         "shared mount); empty: the weights are shipped from this machine through Ray's object "
         "store.",
     )
@@ -241,14 +241,14 @@ class Settings(BaseSettings):
         600.0,
         ge=10,
         le=86_400,
-        description="executor=ray: an actor that sends no frame, or does not start, for this "
+        description="BOT_EXECUTOR=ray: an actor that sends no frame, or does not start, for this "
         "many seconds counts as lost: it is stopped and replaced, its batch goes to another.",
     )
     ray_object_store_mb: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
         None,
         ge=100,
         le=1_048_576,
-        description="ray_address=local: the object store's size in MiB; empty: Ray's default.",
+        description="BOT_RAY_ADDRESS=local: the object store's size in MiB; empty: Ray's default.",
     )
 
     # --- scraper ----------------------------------------------------------------------------------

@@ -141,15 +141,11 @@ class RayExecutor(GenerationExecutor):
                 if options.device != "cpu" and torch.cuda.is_available():
                     gpus = torch.cuda.device_count()
                 cpus = options.cpu_actors * options.cpus_per_actor
-                store = options.local_object_store_mb
-                ray.init(
-                    address="local",
-                    namespace=NAMESPACE,
-                    num_cpus=max(cpus, gpus, 1) if gpus == 0 else max(os.cpu_count() or 1, gpus),
+                start_local_cluster(
+                    ray,
+                    num_cpus=max(cpus, 1) if gpus == 0 else max(os.cpu_count() or 1, gpus),
                     num_gpus=gpus,
-                    include_dashboard=False,  # no HTTP server for anyone on the network
-                    _node_ip_address="127.0.0.1",  # the local cluster listens on loopback
-                    object_store_memory=store * 2**20 if store else None,
+                    object_store_mb=options.local_object_store_mb,
                 )
             else:
                 ray.init(address=options.address, namespace=NAMESPACE)
@@ -398,6 +394,51 @@ class RayExecutor(GenerationExecutor):
         if self._owns_connection:
             self._ray.shutdown()
             self._owns_connection = False
+
+
+def start_local_cluster(
+    ray: Any,
+    *,
+    num_cpus: int,
+    num_gpus: int = 0,
+    object_store_mb: int | None = None,
+    namespace: str = NAMESPACE,
+    log_to_driver: bool = True,
+) -> str:
+    """Start a private single-machine Ray cluster for this process, reachable on 127.0.0.1
+    only and without the dashboard; returns its GCS address. `ray.shutdown()` stops it.
+
+    On Linux, Ray 2.60 replaces a loopback node address with the host's own and then listens
+    on every interface. With its multi-node mode off (what it does on macOS and Windows, where
+    clusters are single-machine) the node is 127.0.0.1 and every server listens there only.
+    That mode is a flag Ray reads while it starts; it is set just for this start (and for the
+    processes the start spawns, through the environment) and restored afterwards.
+    """
+    constants = ray._private.ray_constants
+    variable = constants.ENABLE_RAY_CLUSTERS_ENV_VAR
+    saved_flag, saved_env = constants.ENABLE_RAY_CLUSTER, os.environ.get(variable)
+    constants.ENABLE_RAY_CLUSTER = False
+    os.environ[variable] = "0"
+    try:
+        ray.init(
+            address="local",
+            namespace=namespace,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            include_dashboard=False,
+            object_store_memory=object_store_mb * 2**20 if object_store_mb else None,
+            log_to_driver=log_to_driver,
+        )
+    finally:
+        constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved_env
+    address = str(ray.get_runtime_context().gcs_address)
+    if not address.startswith("127.0.0.1:"):
+        log.warning("the local Ray cluster is not on loopback: its GCS is at %s", address)
+    return address
 
 
 def _one_line(exc: BaseException) -> str:

@@ -41,7 +41,7 @@ from storage.models.frame import Frame
 
 ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
 
-from generator.ray_executor import RayExecutor, RayOptions  # noqa: E402
+from generator.ray_executor import RayExecutor, RayOptions, start_local_cluster  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 QUICK = GenerationSettings(size=32, steps=3, cutn=2, precision="fp32")
@@ -53,18 +53,12 @@ CPU = torch.device("cpu")
 def ray_cluster() -> Iterator[str]:
     """A private Ray cluster for this module: 2 CPUs on loopback, no dashboard, a small
     object store; shut down (every Ray process stopped) at the end."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        num_gpus=0,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        object_store_memory=100 * 2**20,
-        namespace="nftbot-tests",
-        log_to_driver=False,
+    address = start_local_cluster(
+        ray, num_cpus=2, object_store_mb=100, namespace="nftbot-tests", log_to_driver=False
     )
+    assert address.startswith("127.0.0.1:")  # Ray's servers listen on loopback only
     try:
-        yield ray.get_runtime_context().gcs_address
+        yield address
     finally:
         ray.shutdown()
 
@@ -240,3 +234,40 @@ def test_a_batch_that_loses_its_worker_twice_fails_into_the_retry_path(
         failed = session.get(Artwork, 1)
         assert (failed.state, failed.failed_stage) == ("failed", "generated")
         assert "was lost" in failed.error
+
+
+@pytest.mark.slow
+def test_bot_generate_with_executor_ray_starts_and_stops_its_own_local_cluster(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The real command in its own process: BOT_EXECUTOR=ray, BOT_RAY_ADDRESS=local."""
+    import os
+    import subprocess
+    import sys
+
+    engine, _blobs = _store(data_dir, 3)
+    engine.dispose()  # type: ignore[attr-defined]
+    env = {
+        **os.environ,
+        "BOT_DATA_DIR": str(data_dir),
+        "BOT_EXECUTOR": "ray",
+        "BOT_RAY_ADDRESS": "local",
+        "BOT_RAY_CPU_ACTORS": "2",
+        "BOT_RAY_OBJECT_STORE_MB": "100",
+        "BOT_ALLOW_SMOKE_TEST_MODELS": "true",
+        "BOT_GENERATOR_SIZE": "32",
+    }
+    ARGS = ("--steps", "2", "--cutn", "2", "--batch", "1")  # noqa: N806
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.cli.app import main; main()", "generate", *ARGS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=500,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "generating Ray at local: 2 CPU" in output and "UNTRAINED" in output
+    assert "6 frames written" in output
+    assert _generated_events(engine) == {1: 1, 2: 1, 3: 1}
