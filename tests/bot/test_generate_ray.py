@@ -257,9 +257,9 @@ def test_bot_generate_with_executor_ray_starts_and_stops_its_own_local_cluster(
         "BOT_ALLOW_SMOKE_TEST_MODELS": "true",
         "BOT_GENERATOR_SIZE": "32",
     }
-    ARGS = ("--steps", "2", "--cutn", "2", "--batch", "1")  # noqa: N806
+    args = ("--steps", "2", "--cutn", "2", "--batch", "1")
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli.app import main; main()", "generate", *ARGS],
+        [sys.executable, "-c", "from bot.cli.app import main; main()", "generate", *args],
         env=env,
         capture_output=True,
         text=True,
