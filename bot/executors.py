@@ -10,13 +10,24 @@ workers' hosts. Either way the caller gets a `GenerationExecutor` to pass to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.extras import require_extra
 from bot.settings import ExecutorKind, Settings
-from generator.executor import GenerationExecutor
+
+if TYPE_CHECKING:
+    from generator.executor import GenerationExecutor
 
 
 class ExecutorSetupError(Exception):
     """The executor cannot be built: one line saying why and what to do."""
+
+
+def require_executor_extra(settings: Settings) -> None:
+    """BOT_EXECUTOR=ray without Ray installed: `MissingExtra`, one line naming the extra
+    (the CLI prints it and exits with 2), before anything heavy is read."""
+    if settings.executor is ExecutorKind.RAY:
+        require_extra("ray", "BOT_EXECUTOR=ray")
 
 
 def open_executor(settings: Settings, device: str | None = None) -> GenerationExecutor:
@@ -24,6 +35,7 @@ def open_executor(settings: Settings, device: str | None = None) -> GenerationEx
     BOT_GENERATOR_DEVICE (`bot generate --device`). Raises ExecutorSetupError."""
     from generator.weights import MissingWeights
 
+    require_executor_extra(settings)
     device_name = device or settings.generator_device
     try:
         if settings.executor is ExecutorKind.RAY:
@@ -51,19 +63,9 @@ def _in_process_executor(settings: Settings, device_name: str) -> GenerationExec
 
 def _ray_executor(settings: Settings, device_name: str) -> GenerationExecutor:
     from generator.loading import WeightBytes, read_weight_bytes, resolve_weight_files
-    from generator.ray_executor import (
-        ExecutorUnavailable,
-        RayExecutor,
-        RayNotInstalled,
-        RayOptions,
-        import_ray,
-    )
+    from generator.ray_executor import ExecutorUnavailable, RayExecutor, RayOptions
     from generator.worker import WeightsInDir
 
-    try:
-        import_ray()  # before reading gigabytes of weights
-    except RayNotInstalled as exc:
-        raise ExecutorSetupError(str(exc)) from None
     weights: WeightBytes | WeightsInDir
     if settings.ray_weights_dir:
         weights = WeightsInDir(

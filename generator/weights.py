@@ -8,6 +8,10 @@ Layout of the cache dir (`<data_dir>/models/`, or the user's `weights_dir`):
 
 Loading only ever reads safetensors; originals are converted on first use (weights-only
 `torch.load`) or explicitly with `bot models convert`.
+
+Finding weights (`WeightsStore.status`, `available`) needs no torch: `bot models list` and
+`bot doctor` use it on an install without the generator extra, and torch, safetensors and
+the model code are imported only where weights are converted or loaded.
 """
 
 from __future__ import annotations
@@ -16,16 +20,15 @@ import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from clip.model import CLIP
-from safetensors import safe_open
-from safetensors.torch import load, load_file
-
-from generator import convert
-from generator.download import download, sha256_of
 from generator.registry import REGISTRY, WeightKind, WeightSpec, get_spec
-from generator.vqgan import VQGAN, VQGANConfig, build_discriminator
+
+if TYPE_CHECKING:
+    import torch
+    from clip.model import CLIP
+
+    from generator.vqgan import VQGAN
 
 CONVERTED_NAME = "weights.safetensors"
 
@@ -102,6 +105,8 @@ class WeightsStore:
         self, name: str, *, progress: bool = True, expected_sha256: str | None = None
     ) -> list[Path]:
         """Fetch the originals of a registered model (resuming), verify, record digests."""
+        from generator.download import download
+
         spec = get_spec(name)
         paths = []
         for index, remote in enumerate(spec.files):
@@ -118,6 +123,9 @@ class WeightsStore:
         return record.read_text().strip() if record.is_file() and target.is_file() else None
 
     def ensure_converted(self, name: str, *, allow_pickle: bool = False) -> Path:
+        from generator import convert
+        from generator.download import sha256_of
+
         converted = self.converted_path(name)
         if converted.is_file():
             return converted
@@ -156,6 +164,8 @@ class WeightsStore:
 
 
 def _metadata(path: Path, expected_format: str) -> dict[str, str]:
+    from safetensors import safe_open
+
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
     return _checked_format(metadata, str(path), expected_format)
@@ -164,6 +174,8 @@ def _metadata(path: Path, expected_format: str) -> dict[str, str]:
 def _metadata_of_bytes(data: bytes, what: str, expected_format: str) -> dict[str, str]:
     """The metadata of safetensors bytes: an 8-byte little-endian header length, then the
     JSON header, whose `__metadata__` holds it (the format's specification)."""
+    from generator import convert
+
     try:
         (length,) = struct.unpack("<Q", data[:8])
         header = json.loads(data[8 : 8 + length])
@@ -174,6 +186,8 @@ def _metadata_of_bytes(data: bytes, what: str, expected_format: str) -> dict[str
 
 
 def _checked_format(metadata: dict[str, str], what: str, expected_format: str) -> dict[str, str]:
+    from generator import convert
+
     if metadata.get(convert.FORMAT_KEY) != expected_format:
         raise convert.ConversionError(
             f"{what}: not a converted {expected_format} file "
@@ -183,12 +197,20 @@ def _checked_format(metadata: dict[str, str], what: str, expected_format: str) -
 
 
 def load_vqgan_file(path: Path, device: torch.device | str = "cpu") -> VQGAN:
+    from safetensors.torch import load_file
+
+    from generator import convert
+
     metadata = _metadata(path, convert.VQGAN_FORMAT)
     return _vqgan_from(metadata, load_file(str(path)), device)
 
 
 def load_vqgan_bytes(data: bytes, device: torch.device | str = "cpu", what: str = "VQGAN") -> VQGAN:
     """The same as `load_vqgan_file` from the file's bytes (weights shipped to a worker)."""
+    from safetensors.torch import load
+
+    from generator import convert
+
     metadata = _metadata_of_bytes(data, what, convert.VQGAN_FORMAT)
     return _vqgan_from(metadata, load(data), device)
 
@@ -196,6 +218,8 @@ def load_vqgan_bytes(data: bytes, device: torch.device | str = "cpu", what: str 
 def _vqgan_from(
     metadata: dict[str, str], state: dict[str, torch.Tensor], device: torch.device | str
 ) -> VQGAN:
+    from generator.vqgan import VQGAN, VQGANConfig
+
     config = VQGANConfig.from_dict(json.loads(metadata["config"]))
     model = VQGAN(config)
     model.load_state_dict({k: v for k, v in state.items() if not k.startswith("discriminator.")})
@@ -205,6 +229,11 @@ def _vqgan_from(
 
 def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The VQGAN's PatchGAN discriminator (for the critic); feed it images in [-1, 1]."""
+    from safetensors.torch import load_file
+
+    from generator import convert
+    from generator.vqgan import VQGANConfig, build_discriminator
+
     config = VQGANConfig.from_dict(json.loads(_metadata(path, convert.VQGAN_FORMAT)["config"]))
     state = load_file(str(path))
     disc_state = {
@@ -221,6 +250,9 @@ def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> t
 
 
 def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:
+    from safetensors.torch import load_file
+
+    from generator import convert
     from generator.clip_model import clip_from_state_dict
 
     _metadata(path, convert.CLIP_FORMAT)
@@ -229,6 +261,9 @@ def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:
 
 def load_clip_bytes(data: bytes, device: torch.device | str = "cpu", what: str = "CLIP") -> CLIP:
     """The same as `load_clip_file` from the file's bytes (weights shipped to a worker)."""
+    from safetensors.torch import load
+
+    from generator import convert
     from generator.clip_model import clip_from_state_dict
 
     _metadata_of_bytes(data, what, convert.CLIP_FORMAT)

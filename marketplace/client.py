@@ -209,6 +209,10 @@ class RaribleClient:
         what = f"lazy mint of {body.get('contract')}:{body.get('tokenId')}"
         return self._write(what, f"{self.indexer_url}/v0.1/nft/mints", body)
 
+    def get_collection(self, collection: str) -> dict[str, Any] | None:
+        """The collection's record, None when unknown: a cheap read that needs the API key."""
+        return self._read("GET", f"{self.indexer_url}/v0.1/nft/collections/{collection.lower()}")
+
     def get_item(self, collection: str, token_id: int) -> dict[str, Any] | None:
         item_id = f"{collection.lower()}:{token_id}"
         return self._read("GET", f"{self.indexer_url}/v0.1/nft/items/{item_id}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from bot.cli.output import console, err_console
-from bot.context import AppContext
-from bot.pinning import frame_pin_hook
+from bot.cli.output import console, err_console, new_table, print_table
+from bot.extras import require_extra
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +26,7 @@ def prepare(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
 ) -> None:
     """Turn candidates' source images into square init images (candidate → prepared)."""
+    require_extra("generate", "bot prepare")
     from bot.pipeline.prepare_stage import prepare_artworks
 
     context: AppContext = ctx.obj
@@ -68,8 +72,9 @@ def generate(
     init_weight: float = typer.Option(0.0, "--init-weight", help="Pull towards the init image."),
 ) -> None:
     """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
-
-    from bot.executors import ExecutorSetupError, open_executor
+    require_extra("generate", "bot generate")
+    from bot.executors import ExecutorSetupError, open_executor, require_executor_extra
+    from bot.pinning import frame_pin_hook
     from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks
     from bot.settings import ExecutorKind
     from bot.settings_checks import torch_device
@@ -79,6 +84,7 @@ def generate(
 
     context: AppContext = ctx.obj
     settings = context.settings
+    require_executor_extra(settings)
     if state != "prepared":
         err_console.print(f"[red]--state {state}: only prepared artworks can be generated[/red]")
         raise typer.Exit(2)
@@ -122,14 +128,11 @@ def generate(
             extra_prompts=extra_prompts,
             on_frame_saved=frame_pin_hook(context),
         )
-    table = Table(title="generate")
-    table.add_column("artwork", justify="right")
-    table.add_column("result")
-    table.add_column("detail")
+    table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
         table.add_row(str(outcome.artwork_id), mark, outcome.detail)
-    console.print(table)
+    print_table(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
     if report.hook_failures:
         err_console.print(

@@ -10,16 +10,16 @@ import json
 import sys
 from collections import defaultdict
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlmodel import col, select
 
-from bot.context import AppContext
+from bot.cli.output import console, new_table, print_table
+from bot.cli.output import err_console as err
 
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
 bids_app = typer.Typer(help="Bids on our items.", no_args_is_help=True)
 
 
@@ -66,12 +66,13 @@ def publish(
     if not report.outcomes:
         console.print("nothing to publish: no artwork is pinned or in flight")
         return
-    table = Table(title=f"Published ({settings.marketplace_mode.value})")
-    table.add_column("artwork", justify="right")
-    table.add_column("outcome")
+    table = new_table(
+        "artwork", "outcome", title=f"Published ({settings.marketplace_mode.value})",
+        right=("artwork",),
+    )  # fmt: skip
     for artwork_id, outcome in report.outcomes.items():
         table.add_row(str(artwork_id), outcome)
-    console.print(table)
+    print_table(table)
     if report.failed:
         raise typer.Exit(1)
 
@@ -121,9 +122,11 @@ def bids_list(
     ctx: typer.Context,
     artwork: int | None = typer.Option(None, "--artwork"),
     status: str | None = typer.Option(None, "--status", help="ACTIVE, FILLED, CANCELLED, ..."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print every bid as JSON."),
 ) -> None:
     """Bids in the store, highest price first."""
+    from sqlmodel import select
+
     from storage.db import session_scope
     from storage.models.market import Bid
 
@@ -156,9 +159,9 @@ def bids_list(
             )
         )
         return
-    table = Table(title="Bids")
-    for name in ("artwork", "price", "currency", "usd", "maker", "status", "order"):
-        table.add_column(name)
+    table = new_table(
+        "artwork", "price", "currency", "usd", "maker", "status", "order", title="Bids"
+    )
     for b in rows:
         table.add_row(
             str(b.artwork_id or "-"),
@@ -167,13 +170,18 @@ def bids_list(
             "" if b.price_usd is None else str(b.price_usd),
             b.maker,
             b.status,
-            b.order_id[:18] + "…",
+            b.order_id,
         )
-    console.print(table)
+    print_table(table)
 
 
-def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def sales(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the sales and totals as JSON."),
+) -> None:
     """Recorded sales and the gross total per currency."""
+    from sqlmodel import col, select
+
     from storage.db import session_scope
     from storage.models.market import Sale
 
@@ -212,9 +220,9 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             )
         )
         return
-    table = Table(title="Sales")
-    for name in ("sold at", "artwork", "kind", "price", "currency", "buyer", "tx"):
-        table.add_column(name)
+    table = new_table(
+        "sold at", "artwork", "kind", "price", "currency", "buyer", "tx", title="Sales"
+    )
     for s in rows:
         table.add_row(
             s.sold_at.strftime("%Y-%m-%d %H:%M"),
@@ -223,8 +231,8 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             str(s.price),
             s.currency,
             s.buyer,
-            (s.tx_hash or "")[:18],
+            s.tx_hash or "",
         )
-    console.print(table)
+    print_table(table)
     for currency, total in totals.items():
         console.print(f"gross {currency}: {total}")

@@ -11,22 +11,21 @@ from contextlib import ExitStack
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from bot.context import AppContext
-from bot.settings import Settings
-from scraper.errors import ConfigurationError
-from scraper.http import HttpClient, HttpPolicy
-from scraper.listing_images import listings_without_details
-from scraper.source import Source
+from bot.cli.output import console, new_table, print_table
+from bot.extras import require_extra
 
-console = Console()
+if TYPE_CHECKING:  # requests and the sources load when a command runs, not for `--help`
+    from sqlalchemy.engine import Engine
+
+    from bot.context import AppContext
+    from bot.settings import Settings
+    from scraper.http import HttpClient, HttpPolicy
+    from scraper.source import Source
+
 _COUNTS = "new {task.fields[new]} upd {task.fields[updated]} fail {task.fields[failed]}"
 images_app = typer.Typer(help="Listing images: download and check.", no_args_is_help=True)
 
@@ -46,6 +45,8 @@ def register(app: typer.Typer) -> None:
 
 
 def http_policy(settings: Settings) -> HttpPolicy:
+    from scraper.http import HttpPolicy
+
     return HttpPolicy(
         rate_per_second=settings.scrape_rate_per_second,
         burst=settings.scrape_burst,
@@ -82,6 +83,9 @@ def build_sources(
     csv_path: Path | None = None,
 ) -> list[Source]:
     """The sources a run reads; `stack` owns the browser when a page source needs one."""
+    from scraper.errors import ConfigurationError
+    from scraper.listing_images import listings_without_details
+
     sources: list[Source] = []
     wanted = {which} if which is not SourceName.ALL else set(SourceName) - {SourceName.ALL}
     page_size = settings.scrape_page_size
@@ -122,6 +126,7 @@ def build_sources(
             else:
                 sources.append(OpenSeaSalesSource(client, slug, **common))
     if SourceName.PAGE in wanted and (settings.scrape_page_rules or which is SourceName.PAGE):
+        require_extra("browser", "bot scrape page")
         from scraper.page import Chromium, PageSource
         from scraper.page_rules import load_rules
 
@@ -157,6 +162,16 @@ def scrape(
     csv_path: Path | None = typer.Option(None, "--csv", help="Kaggle CSV for the kaggle source."),
 ) -> None:
     """Scrape listings into the store, resuming each collection where it stopped."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from scraper.errors import ConfigurationError
+    from scraper.http import HttpClient
     from scraper.runner import ScrapeSummary, run_source, run_sources
 
     context: AppContext = ctx.obj
@@ -220,33 +235,19 @@ def scrape(
 
 
 def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
-    table = Table(title="Scrape summary")
-    for column in (
-        "source",
-        "collection",
-        "status",
-        "pages",
-        "new",
-        "updated",
-        "unchanged",
-        "failed",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column in ("pages", "new", "updated", "unchanged", "failed")
-            else "left",
-        )
+    counts = ("pages", "new", "updated", "unchanged", "failed")
+    table = new_table("source", "collection", "status", *counts, title="Scrape summary",
+                      right=counts)  # fmt: skip
     for s in summaries:
         status = {"failed": "[red]failed[/red]", "completed": "[green]completed[/green]"}.get(
             s.status, s.status
         )
-        table.add_row(s.source, _short(s.collection), status, str(s.pages), str(s.new),
+        table.add_row(s.source, s.collection, status, str(s.pages), str(s.new),
                       str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
     totals = [
         sum(getattr(s, f) for s in summaries) for f in ("new", "updated", "unchanged", "failed")
     ]
-    console.print(table)
+    print_table(table)
     console.print("total: new {} updated {} unchanged {} failed {}".format(*totals))
     for s in summaries:
         if s.error:
@@ -270,6 +271,8 @@ def images_fetch(
     ),
 ) -> None:
     """Download the images of listings that have none yet (checked, deduplicated)."""
+    from rich.progress import Progress
+
     from scraper.http import HostRateLimiter
     from scraper.images import DownloadPolicy, ImageDownloader
     from scraper.listing_images import fetch_listing_images, listings_missing_images

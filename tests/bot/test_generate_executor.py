@@ -125,10 +125,8 @@ def test_executor_ray_without_ray_installed_is_one_line_naming_the_extra(
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     monkeypatch.setenv("BOT_EXECUTOR", "ray")
     result = runner.invoke(app, ["generate"])
-    assert result.exit_code == 1
-    assert "BOT_EXECUTOR=ray needs Ray, which is not installed: pip install 'nftbot[ray]'" in (
-        result.output
-    )
+    assert result.exit_code == 2
+    assert "BOT_EXECUTOR=ray needs the ray extra: pip install 'nftbot[ray]'" in result.output
     assert "Traceback" not in result.output
 
 
