@@ -244,10 +244,11 @@ class RayExecutor(GenerationExecutor):
                 )
 
     def _replenish(self) -> None:
-        """Slots left empty by an aborted run get an actor again."""
+        """Slots left empty (by an aborted run, or given up after failing in a row) get an
+        actor again: a daemon's next pass tries the cluster afresh."""
         for slot in self._slots:
-            busy = slot in self._idle or slot in self._starting.values()
-            if slot.actor is None and not busy and slot.failures <= MAX_RESTARTS:
+            if slot.actor is None:
+                slot.failures = 0
                 self._start(slot)
 
     # --- GenerationExecutor -------------------------------------------------------------------
