@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.pipeline.generate_stage import generate_artworks  # noqa: E402
-from bot.pipeline.prepare_stage import prepare_artworks  # noqa: E402
+from bot.pipeline.prepare_stage import PrepareOptions, prepare_artworks  # noqa: E402
+from generator.decode import DecodePolicy  # noqa: E402
 from generator.executor import GenerationExecutor, InProcessExecutor  # noqa: E402
 from generator.loading import (  # noqa: E402
     load_models,
@@ -122,8 +123,9 @@ def make_store(root: Path, count: int, size: int) -> tuple[Any, BlobStore]:
             )
             session.add(listing)
             session.flush()
-            session.add(Artwork(listing_id=listing.id, category=CATEGORIES[index % 5]))
-    prepare_artworks(engine, blobs, size=size)
+            # A person's category: preparation skips its filters and CLIP (not measured here).
+            session.add(Artwork(listing_id=listing.id, override_category=CATEGORIES[index % 5]))
+    prepare_artworks(engine, blobs, PrepareOptions(size=size, decode=DecodePolicy(min_side=size)))
     return engine, blobs
 
 

@@ -91,7 +91,7 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
 
 
 def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
-    from bot.sample import SAMPLE_CSV, build_sample_images
+    from bot.sample import LABELS_CSV, SAMPLE_CSV, build_sample_images
 
     images = demo_dir / "sample_images"
     import_args = ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)]
@@ -118,14 +118,23 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
             "Curate candidates (still, not nsfw, trimmed per year, ranked)",
             ["curate", "--top", str(DEMO_TOP)],
         ),
+        Step(
+            "Label the sample by hand, as the study did (a person's category wins over CLIP; "
+            "its abstract pictures would be 'other')",
+            ["labels", "import", str(LABELS_CSV)],
+        ),
     ]
     if plan.can_prepare:
-        steps.append(
+        steps += [
             Step(
-                "Prepare the init images (candidate → prepared)",
+                "Prepare: decode, filter, categorise, make the init images (candidate → prepared)",
                 ["prepare", "--size", (plan.args or ["--size", "512"])[1]],
-            )
-        )
+            ),
+            Step(
+                "What preparation decided: counts, contact sheets, HTML",
+                ["report", "prepare", "--out", str(demo_dir / "prepare-report")],
+            ),
+        ]
     if plan.args is None:
         stopped = "generate, choose, pin, publish" if plan.can_prepare else "prepare, generate, …"
         not_run = [f"{stopped}: {plan.note}"]
@@ -179,6 +188,8 @@ def run_demo(base_data_dir: Path) -> int:
     console.print(Rule("[bold]demo finished"))
     console.print(f"data: {demo_dir}")
     console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")
+    if (demo_dir / "prepare-report").exists():
+        console.print(f"preparation report: {demo_dir / 'prepare-report' / 'index.html'}")
     if not not_run:
         console.print(f"signed marketplace requests (dry run): {demo_dir / 'outbox'}")
     for line in not_run:

@@ -44,6 +44,7 @@ EXTRAS: dict[str, Extra] = {
                 "einops",
                 "safetensors",
                 "cv2",
+                "skimage",
                 "spandrel",
                 "imagehash",
             ),

@@ -11,8 +11,9 @@ URIs: `ipfs://<cid>[/path]` (tried through each gateway in order), `https://` / 
   decoded, which is what stops a decompression bomb (a few KB that inflate to gigabytes);
 - addresses: no connection to link-local, or (unless allowed) loopback/private addresses, on
   any redirect hop (scraper/addresses.py);
-- then the image is verified by Pillow and stored under its sha256: the same image found under
-  two listings is kept once.
+- then the image is verified by Pillow (and, when the caller passes `validate`, decoded in
+  full by it) and stored under its sha256: the same image found under two listings is kept
+  once.
 
 The API is plain so every caller (scraper, Kaggle importer) can use it: settings values go in
 through `DownloadPolicy`, the blob store is passed in.
@@ -25,6 +26,7 @@ import binascii
 import io
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
@@ -94,10 +96,15 @@ class ImageDownloader:
         blobs: BlobStore,
         *,
         limiter: HostRateLimiter | None = None,
+        validate: Callable[[bytes], object] | None = None,
     ) -> None:
         self.policy = policy
         self.blobs = blobs
         self.limiter = limiter
+        # A full decode by the caller's decoder (the bot passes the generator's safe decoder):
+        # raises ValueError with the reason for bytes that pass the checks here but cannot
+        # be used (truncated, corrupt), so they are refused now rather than at `prepare`.
+        self.validate = validate
         self.session = requests.Session()
         self.session.trust_env = False  # a proxy from the environment would bypass the guard
         self.session.headers["User-Agent"] = policy.user_agent
@@ -232,6 +239,11 @@ class ImageDownloader:
         if declared is not None and declared != sniffed:
             raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
         width, height = self._check_pixels(uri, data, sniffed)
+        if self.validate is not None:
+            try:
+                self.validate(data)
+            except ValueError as exc:
+                raise DownloadRefused(uri, f"unusable image: {exc}") from None
         ref = self.blobs.put_bytes(data)
         return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
 
@@ -262,7 +274,8 @@ class ImageDownloader:
                 uri, f"decompression bomb: {exc} (our cap is {cap} pixels)"
             ) from None
         except Exception as exc:  # Pillow raises many types for broken files
-            raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
+            detail = " ".join(str(exc).split())  # one line (Pillow's messages may hold newlines)
+            raise DownloadRefused(uri, f"corrupt {sniffed} image: {detail}") from None
         return width, height
 
 

@@ -29,7 +29,20 @@ from bot.extras import MissingExtra, extra_for_module
 HELP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Setup", ("init", "doctor", "config", "db", "wallet", "models")),
     ("Sources", ("import", "scrape", "images")),
-    ("Pipeline", ("curate", "prepare", "generate", "choose", "pin", "publish")),
+    (
+        "Pipeline",
+        (
+            "curate",
+            "prepare",
+            "categorize",
+            "reject",
+            "labels",
+            "generate",
+            "choose",
+            "pin",
+            "publish",
+        ),
+    ),
     ("Market", ("bids", "sales")),
     ("Reports", ("status", "report", "pins", "eda")),
     ("Tools", ("ipfs",)),

@@ -1,4 +1,4 @@
-"""`bot prepare` (candidate → prepared) and `bot generate` (prepared → generated)."""
+"""`bot generate` (prepared → generated); `bot prepare` lives in bot/cli/prepare.py."""
 
 from __future__ import annotations
 
@@ -15,37 +15,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare")(prepare)
     app.command("generate")(generate)
-
-
-def prepare(
-    ctx: typer.Context,
-    artwork: list[int] | None = typer.Option(None, "--artwork", help="Artwork id (repeatable)."),
-    size: int | None = typer.Option(None, "--size", help="Init image side (default setting)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
-) -> None:
-    """Turn candidates' source images into square init images (candidate → prepared)."""
-    require_extra("generate", "bot prepare")
-    from bot.pipeline.prepare_stage import prepare_artworks
-
-    context: AppContext = ctx.obj
-    settings = context.settings
-    outcomes = prepare_artworks(
-        context.engine,
-        context.blobs,
-        size=size or settings.generator_size,
-        max_pixels=settings.download_max_pixels,
-        artwork_ids=artwork or None,
-        limit=limit,
-    )
-    for outcome in outcomes:
-        mark = "[green]prepared[/green]" if outcome.ok else "[red]not prepared[/red]"
-        console.print(f"artwork {outcome.artwork_id}: {mark} {outcome.detail}", markup=True)
-    ok = sum(o.ok for o in outcomes)
-    console.print(f"{ok} prepared, {len(outcomes) - ok} not")
-    if artwork and ok < len(outcomes):
-        raise typer.Exit(1)
 
 
 def generate(
@@ -65,7 +35,7 @@ def generate(
     extra_prompt: str | None = typer.Option(
         None,
         "--extra-prompt",
-        help="Added to every artwork's category prompt: 'text:weight:stop|...', "
+        help="Added to every artwork's prompt (BOT_PROMPT_TEMPLATE): 'text:weight:stop|...', "
         "negative weights push away, e.g. 'blurry:-0.5|watermark:-0.3'.",
     ),
     lr: float = typer.Option(0.1, "--lr", help="Adam learning rate."),
@@ -127,6 +97,7 @@ def generate(
             seed=seed,
             extra_prompts=extra_prompts,
             on_frame_saved=frame_pin_hook(context),
+            prompt_template=settings.prompt_template,
         )
     table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:

@@ -1,5 +1,6 @@
 """`bot report bids | revenue | pipeline`: reports from the store, as a table, CSV, JSON or
-an HTML page with charts. Reports only read: they open the store read-only (`context.reader`),
+an HTML page with charts; `bot report prepare`: what preparation decided, as contact sheets
+and a page. Reports only read: they open the store read-only (`context.reader`),
 so nothing in it can change and a missing database reads as an empty one.
 
 Exit codes: 0 done; 1 the report was written but some rows or charts could not be made (each
@@ -115,6 +116,49 @@ def report_pipeline(
     _check_out(out)
     report = pipeline.build(context.reader, mode=context.settings.marketplace_mode.value)
     _emit(report, fmt, out, section)
+
+
+@report_app.command("prepare")
+def report_prepare(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Folder to write the report into."),
+    per_sheet: int = typer.Option(
+        100, "--per-sheet", min=1, max=2000, help="Thumbnails per contact sheet at most."
+    ),
+) -> None:
+    """What preparation decided: counts per category and rejection reason, a contact sheet
+    per category and one for the rejected (artwork ids on each thumbnail), and index.html."""
+    from rich.markup import escape
+
+    from bot.reports.prepare import write_prepare_report
+    from generator.decode import DecodePolicy
+
+    context: AppContext = ctx.obj
+    settings = context.settings
+    thresholds = {
+        f"BOT_{name.upper()}": getattr(settings, name)
+        for name in type(settings).model_fields
+        if name.startswith("prepare_") or name == "prompt_template"
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _bad_argument(f"--out {out}: {exc.strerror or exc}") from None
+    summary = write_prepare_report(
+        context.reader,
+        context.blobs,
+        out,
+        decode=DecodePolicy(settings.download_max_bytes, settings.download_max_pixels),
+        thresholds=thresholds,
+        database=str(settings.redacted().get("database_url") or settings.db_url),
+        per_sheet=per_sheet,
+    )
+    categories = ", ".join(f"{n} {c}" for n, c in summary.categories.items()) or "none"
+    rejections = ", ".join(f"{n} {c}" for n, c in summary.rejections.items()) or "none"
+    console.print(f"categories: {escape(categories)}")
+    console.print(f"rejected: {escape(rejections)}")
+    console.print(f"failed at prepare: {summary.failed}")
+    console.print(f"report: {escape(str(out / 'index.html'))}")
 
 
 def _weth(mode: str) -> str:

@@ -269,10 +269,17 @@ def images_fetch(
     retry_refused: bool = typer.Option(
         False, "--retry-refused", help="Try again the images refused before."
     ),
+    all_listings: bool = typer.Option(
+        False, "--all", help="Every listing without an image, not only curation's candidates."
+    ),
 ) -> None:
-    """Download the images of listings that have none yet (checked, deduplicated)."""
+    """Download the images of curation's candidates (best rank first) that have none yet,
+    checked and decoded as `prepare` will; `--all` for every listing. Exit 1 if any was
+    refused."""
+    from rich.markup import escape
     from rich.progress import Progress
 
+    from generator.decode import DecodePolicy, decode_image
     from scraper.http import HostRateLimiter
     from scraper.images import DownloadPolicy, ImageDownloader
     from scraper.listing_images import fetch_listing_images, listings_missing_images
@@ -288,17 +295,33 @@ def images_fetch(
         user_agent=settings.user_agent,
     )
     limiter = HostRateLimiter(settings.scrape_rate_per_second, settings.scrape_burst)
-    downloader = ImageDownloader(policy, context.blobs, limiter=limiter)
-    total = len(listings_missing_images(context.engine, limit=limit, retry_refused=retry_refused))
+    decode = DecodePolicy(settings.download_max_bytes, settings.download_max_pixels)
+    downloader = ImageDownloader(
+        policy, context.blobs, limiter=limiter, validate=lambda data: decode_image(data, decode)
+    )
+    selected_only = not all_listings
+    total = len(
+        listings_missing_images(
+            context.engine, limit=limit, retry_refused=retry_refused, selected_only=selected_only
+        )
+    )
+    if total == 0:
+        downloader.close()
+        which = "listing" if all_listings else "candidate (`--all` for every listing)"
+        console.print(f"nothing to fetch: every {which} with an image URI has its image")
+        return
     try:
         with Progress(console=console) as progress:
             task = progress.add_task("images", total=total)
             summary = fetch_listing_images(
                 context.engine, downloader, limit=limit, retry_refused=retry_refused,
-                workers=settings.scrape_concurrency, progress=lambda: progress.advance(task),
+                selected_only=selected_only, workers=settings.scrape_concurrency,
+                progress=lambda: progress.advance(task),
             )  # fmt: skip
     finally:
         downloader.close()
     console.print(f"images: stored {summary.stored}, refused {summary.refused}")
     for reason in summary.reasons[:20]:
-        console.print(f"  [yellow]refused[/yellow] {reason}")
+        console.print(f"  [yellow]refused[/yellow] {escape(reason)}", soft_wrap=True)
+    if summary.refused:
+        raise typer.Exit(1)

@@ -14,8 +14,10 @@ market's own valuation and dominates, as in the seed ("high-valued images"); lik
 popularity signal with half the weight. Logarithms keep one very expensive listing or one viral
 post from drowning everything else. Ties break by listing id so the ranking is stable.
 
-Re-running is idempotent. Artworks that already moved past `candidate` are never touched;
-candidates and curation rejections are reconciled with the current selection.
+Re-running is idempotent. Artworks that already moved past `candidate` are never touched, nor
+those a person or `prepare` rejected (a person's category waits for curation to select it);
+candidates and curation rejections are reconciled with the current selection. Curation does
+not set the category: `prepare` decides it (the series title stays on the listing).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlmodel import Session, select
 from bot.curation.frame import from_store
 from bot.curation.trim import year_bounds
 from storage.artworks import create_artwork, transition
-from storage.models import Artwork, ArtworkState, Listing
+from storage.models import Artwork, ArtworkState
 
 LIKES_WEIGHT = 0.5
 STILL_TYPES = frozenset({"PHOTO"})
@@ -117,7 +119,6 @@ def curate(engine: Engine, params: CurationParams) -> CurationReport:
     decided = decide(frame, params)
     report = CurationReport(considered=len(decided))
     with Session(engine, expire_on_commit=False) as session:
-        titles = dict(session.exec(select(Listing.id, Listing.title)).all())
         artworks = {a.listing_id: a for a in session.exec(select(Artwork)).all()}
         for row in decided.itertuples(index=False):
             listing_id = int(row.listing_id)
@@ -131,7 +132,6 @@ def curate(engine: Engine, params: CurationParams) -> CurationReport:
                 reason=reason,
                 rank=None if reason is not None else int(row.rank),
                 score=float(row.score),
-                category=titles.get(listing_id),
             )
             _reconcile(session, artworks.get(listing_id), decision, report)
         session.commit()
@@ -144,7 +144,6 @@ class _Decision:
     reason: str | None
     rank: int | None
     score: float
-    category: str | None
 
 
 def _reconcile(
@@ -158,16 +157,21 @@ def _reconcile(
             listing_id=decision.listing_id,
             state=target,
             reason=decision.reason,
-            category=decision.category,
+            rejected_by="curate" if decision.reason is not None else None,
             rank=rank,
             value_score=score,
         )
         report.created += 1
         return
-    if artwork.state not in (ArtworkState.CANDIDATE.value, ArtworkState.REJECTED.value):
+    if artwork.state not in (ArtworkState.CANDIDATE.value, ArtworkState.REJECTED.value) or (
+        _decided_later(artwork)
+    ):
         report.kept_in_pipeline += 1
         return
     moved = transition(session, artwork, target, reason=decision.reason)
+    if target is ArtworkState.REJECTED and artwork.rejected_by != "curate":
+        artwork.rejected_by = "curate"
+        session.add(artwork)
     if (artwork.rank, artwork.value_score) != (rank, score):
         artwork.rank, artwork.value_score = rank, score
         session.add(artwork)
@@ -176,3 +180,9 @@ def _reconcile(
         report.changed += 1
     else:
         report.unchanged += 1
+
+
+def _decided_later(artwork: Artwork) -> bool:
+    """A person's rejection, or prepare's rejection of an artwork curation had selected: not
+    curation's to undo. (A person's category is not a selection: it waits for curation.)"""
+    return artwork.override_reason is not None or artwork.rejected_by in ("prepare", "person")

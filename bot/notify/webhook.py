@@ -292,4 +292,3 @@ class NullNotifier:
 
     def __exit__(self, *exc: object) -> None:
         return None
-

@@ -4,27 +4,23 @@ twice fails into the retry path, and BOT_EXECUTOR=ray without Ray is one clear l
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.app import app
 from bot.pipeline.generate_stage import generate_artworks
-from bot.pipeline.prepare_stage import prepare_artworks
 from generator.executor import Coordinator, InProcessExecutor, WorkerLost
 from generator.loading import load_models
 from generator.optimiser import GenerationSettings, VqganClip
-from storage.blobstore import BlobStore
-from storage.db import make_engine, session_scope
-from storage.models import Artwork, Listing
+from storage.db import session_scope
+from storage.models import Artwork
 from storage.models.frame import Frame
+from tests.bot.generate_fixtures import prepared_store
 
 SETTINGS = GenerationSettings(size=32, steps=3, cutn=2, precision="fp32")
 CPU = torch.device("cpu")
@@ -53,27 +49,6 @@ class LosesWorkers(InProcessExecutor):
             coordinator.finished(batch)
 
 
-def _store(root: Path, count: int) -> tuple[object, BlobStore]:
-    engine = make_engine(f"sqlite:///{root / 'bot.db'}")
-    blobs = BlobStore(root / "blobs")
-    with session_scope(engine) as session:
-        for index in range(count):
-            pixels = np.random.default_rng(index).integers(0, 256, (40, 40, 3), np.uint8)
-            buffer = io.BytesIO()
-            Image.fromarray(pixels).save(buffer, format="PNG")
-            listing = Listing(
-                source="kaggle",
-                marketplace="hive",
-                item_id=f"item{index}",
-                image_blob=blobs.put_bytes(buffer.getvalue()).sha256,
-            )
-            session.add(listing)
-            session.flush()
-            session.add(Artwork(listing_id=listing.id, category="Dreams"))
-    prepare_artworks(engine, blobs, size=32)
-    return engine, blobs
-
-
 def _frames(engine) -> list[tuple[int, int, str]]:
     with session_scope(engine) as session:
         rows = session.exec(select(Frame)).all()
@@ -88,7 +63,7 @@ def models(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_a_lost_worker_s_batch_runs_again_and_its_frames_are_replaced(
     tmp_path: Path, models
 ) -> None:
-    reference_engine, reference_blobs = _store(tmp_path / "reference", 3)
+    reference_engine, reference_blobs = prepared_store(tmp_path / "reference", 3)
     generate_artworks(
         reference_engine,
         reference_blobs,
@@ -97,7 +72,7 @@ def test_a_lost_worker_s_batch_runs_again_and_its_frames_are_replaced(
         batch_size=2,
         progress=False,
     )
-    engine, blobs = _store(tmp_path / "lossy", 3)
+    engine, blobs = prepared_store(tmp_path / "lossy", 3)
     executor = LosesWorkers(models, CPU, doomed={1}, times=1)
     report = generate_artworks(engine, blobs, executor, SETTINGS, batch_size=2, progress=False)
     assert executor.losses == {(1, 2): 1}
@@ -106,7 +81,7 @@ def test_a_lost_worker_s_batch_runs_again_and_its_frames_are_replaced(
 
 
 def test_a_batch_lost_twice_fails_into_the_retry_path(tmp_path: Path, models) -> None:
-    engine, blobs = _store(tmp_path, 3)
+    engine, blobs = prepared_store(tmp_path, 3)
     executor = LosesWorkers(models, CPU, doomed={3}, times=5)
     report = generate_artworks(engine, blobs, executor, SETTINGS, batch_size=2, progress=False)
     assert executor.losses == {(3,): 2}  # given to a worker once more, then failed

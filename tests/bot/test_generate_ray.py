@@ -13,19 +13,15 @@ cluster serves every test; the kill tests are `slow`.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from sqlmodel import col, select
 
 from bot.pipeline.generate_stage import generate_artworks
-from bot.pipeline.prepare_stage import prepare_artworks
 from generator.executor import InProcessExecutor
 from generator.loading import (
     WeightBytes,
@@ -35,9 +31,10 @@ from generator.loading import (
 )
 from generator.optimiser import GenerationSettings
 from storage.blobstore import BlobStore
-from storage.db import make_engine, session_scope
-from storage.models import Artwork, ArtworkEvent, Listing
+from storage.db import session_scope
+from storage.models import Artwork, ArtworkEvent
 from storage.models.frame import Frame
+from tests.bot.generate_fixtures import prepared_store
 
 ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
 
@@ -79,27 +76,6 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
-def _store(root: Path, count: int) -> tuple[object, BlobStore]:
-    engine = make_engine(f"sqlite:///{root / 'bot.db'}")
-    blobs = BlobStore(root / "blobs")
-    with session_scope(engine) as session:
-        for index in range(count):
-            pixels = np.random.default_rng(index).integers(0, 256, (40, 40, 3), np.uint8)
-            buffer = io.BytesIO()
-            Image.fromarray(pixels).save(buffer, format="PNG")
-            listing = Listing(
-                source="kaggle",
-                marketplace="hive",
-                item_id=f"item{index}",
-                image_blob=blobs.put_bytes(buffer.getvalue()).sha256,
-            )
-            session.add(listing)
-            session.flush()
-            session.add(Artwork(listing_id=listing.id, category=f"Category {index % 3}"))
-    prepare_artworks(engine, blobs, size=32)
-    return engine, blobs
-
-
 def _frames(engine, blobs: BlobStore) -> dict[tuple[int, int], tuple[bytes, float, int]]:
     with session_scope(engine) as session:
         return {
@@ -122,7 +98,7 @@ def _generated_events(engine) -> dict[int, int]:
 def _in_process_reference(
     tmp_path: Path, cache: Path, count: int, settings: GenerationSettings, batch: int
 ) -> dict[tuple[int, int], tuple[bytes, float, int]]:
-    engine, blobs = _store(tmp_path / "reference", count)
+    engine, blobs = prepared_store(tmp_path / "reference", count)
     models = load_models(cache, "absent", "absent", CPU, allow_smoke_test_models=True)
     report = generate_artworks(
         engine, blobs, InProcessExecutor(models, CPU), settings, batch_size=batch, progress=False
@@ -138,7 +114,7 @@ def test_ray_actors_make_the_same_frames_as_in_process(
     count = 4
     reference = _in_process_reference(tmp_path, cache, count, QUICK, batch=2)
 
-    engine, blobs = _store(tmp_path / "ray", count)
+    engine, blobs = prepared_store(tmp_path / "ray", count)
     with RayExecutor(shipped, RayOptions(cpu_actors=2)) as executor:
         assert executor.workers == 2 and executor.smoke_test
         assert "Ray at local: 2 CPU" in executor.description
@@ -167,7 +143,7 @@ def test_a_killed_actor_s_batch_goes_to_another_and_nothing_is_lost_or_doubled(
     count = 6
     reference = _in_process_reference(tmp_path, cache, count, LONGER, batch=1)
 
-    engine, blobs = _store(tmp_path / "ray", count)
+    engine, blobs = prepared_store(tmp_path / "ray", count)
     killed: list[int] = []
     with RayExecutor(shipped, RayOptions(cpu_actors=2)) as executor:
 
@@ -206,7 +182,7 @@ def test_a_batch_that_loses_its_worker_twice_fails_into_the_retry_path(
     ray_cluster: str, weights: tuple[Path, WeightBytes], tmp_path: Path
 ) -> None:
     _cache, shipped = weights
-    engine, blobs = _store(tmp_path / "ray", 3)
+    engine, blobs = prepared_store(tmp_path / "ray", 3)
     kills: list[int] = []
     with RayExecutor(shipped, RayOptions(cpu_actors=2)) as executor:
 
@@ -245,7 +221,7 @@ def test_bot_generate_with_executor_ray_starts_and_stops_its_own_local_cluster(
     import subprocess
     import sys
 
-    engine, _blobs = _store(data_dir, 3)
+    engine, _blobs = prepared_store(data_dir, 3)
     engine.dispose()  # type: ignore[attr-defined]
     env = {
         **os.environ,
