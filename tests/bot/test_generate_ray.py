@@ -34,7 +34,7 @@ from storage.blobstore import BlobStore
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkEvent
 from storage.models.frame import Frame
-from tests.bot.generate_fixtures import prepared_store
+from tests.bot.generate_fixtures import CATEGORIES, prepared_store
 
 ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
 
@@ -126,9 +126,13 @@ def test_ray_actors_make_the_same_frames_as_in_process(
     assert frames == reference  # identical PNG bytes, losses and seeds
     assert _generated_events(engine) == {i: 1 for i in range(1, count + 1)}
     with session_scope(engine) as session:
-        states = {a.state for a in session.exec(select(Artwork)).all()}
+        artworks = session.exec(select(Artwork)).all()
+        states = {a.state for a in artworks}
+        prompts = {a.id: a.prompt for a in artworks}  # recorded by the coordinator
         label = session.exec(select(Frame)).first().model
     assert states == {"generated"} and "smoke_vqgan_tiny" in label
+    # BOT_PROMPT_TEMPLATE's default, "{category}", for each artwork's category
+    assert prompts == {i: CATEGORIES[(i - 1) % len(CATEGORIES)] for i in range(1, count + 1)}
 
 
 @pytest.mark.slow
