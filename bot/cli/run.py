@@ -170,6 +170,7 @@ def run(
                 failures += report.failures
                 if once or pipeline.stop.wait(context.settings.daemon_tick_interval_s):
                     break
+        pipeline.close_resources()
     finally:
         lock.release()
     if failures:

@@ -240,6 +240,7 @@ def serve(daemon: Daemon, *, install_signals: bool = True) -> DaemonState:
             scheduler.shutdown(wait=False)
         raise
     finally:
+        daemon.pipeline.close_resources()  # e.g. a Ray executor's actors
         beater.close()
         heartbeat.stop(engine, daemon.heartbeat_id, state=DaemonState.STOPPED, note=note)
         log.info("daemon %s", note)

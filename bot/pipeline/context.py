@@ -4,6 +4,7 @@ publisher with its unlocked wallet, the generator's models)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -16,6 +17,8 @@ from bot.context import AppContext
 from bot.pipeline.retry import FailedArtwork, RetryPolicy
 from bot.settings import Settings
 from storage.leases import new_owner_id
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.notify.webhook import Notifier, NullNotifier
@@ -81,6 +84,19 @@ class PipelineContext:
             backoff_s=settings.retry_backoff_s,
             backoff_max_s=settings.retry_backoff_max_s,
         )
+
+    def close_resources(self) -> None:
+        """Free what the resources hold (a Ray executor's actors and cluster); each is built
+        again if the context is used afterwards. A failing close is logged, never raised."""
+        with self._lock:
+            resources, self._resources = self._resources, {}
+        for name, resource in resources.items():
+            close = getattr(resource, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing the pipeline's %s failed", name)
 
     def resource(self, name: str, build: Callable[[], T]) -> T:
         """Build a resource once per context (the daemon keeps one context, so the models are

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, case
@@ -163,15 +162,9 @@ class PrepareStage(Stage):
                 raise StageUnavailable(f"prepare: {report.clip_missing}")
 
 
-@dataclass(frozen=True)
-class _Generator:
-    models: Any
-    device: Any
-    options: Any
-
-
 class GenerateStage(Stage):
-    """Batch form: many artworks optimised together on the GPU."""
+    """Batch form: many artworks optimised together, on the executor the settings name
+    (in-process, or Ray actors: BOT_EXECUTOR); the models are loaded once per context."""
 
     name = "generate"
     entry = (S.PREPARED,)
@@ -179,9 +172,17 @@ class GenerateStage(Stage):
 
     def available(self, ctx: PipelineContext) -> None:
         _require_generator_extra(ctx)
+        from bot.executors import ExecutorSetupError, require_executor_extra
+        from bot.extras import MissingExtra
         from generator.weights import WeightsStore
 
         settings = ctx.settings
+        try:
+            require_executor_extra(settings)
+        except (MissingExtra, ExecutorSetupError) as exc:
+            raise StageUnavailable(str(exc)) from None
+        if settings.executor.value == "ray" and settings.ray_weights_dir:
+            return  # the actors load by name on their own hosts: they check there
         store = WeightsStore(settings.weights_cache_dir)
         names = (settings.generator_vqgan, settings.generator_clip)
         missing = [name for name in names if not store.available(name)]
@@ -195,48 +196,43 @@ class GenerateStage(Stage):
     def progress_total(self, artwork_ids: Sequence[int], ctx: PipelineContext) -> int:
         return len(artwork_ids) * ctx.settings.generator_steps  # one unit per artwork-step
 
-    def _generator(self, ctx: PipelineContext) -> _Generator:
-        def build() -> _Generator:
-            from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, load_models
-            from generator.batching import resolve_device
-            from generator.optimiser import GenerationSettings
+    def _executor(self, ctx: PipelineContext) -> Any:
+        def build() -> Any:
+            from bot.executors import ExecutorSetupError, open_executor
+            from bot.pipeline.generate_stage import SMOKE_TEST_WARNING
 
-            settings = ctx.settings
-            device = resolve_device(settings.generator_device)
-            models = load_models(
-                settings.weights_cache_dir,
-                settings.generator_vqgan,
-                settings.generator_clip,
-                device,
-                allow_smoke_test_models=settings.allow_smoke_test_models,
-            )
-            if models.smoke_test:  # load_models logged it; a person must see it too
+            try:
+                executor = open_executor(ctx.settings)
+            except ExecutorSetupError as exc:
+                raise StageUnavailable(f"generator: {exc}") from None
+            if executor.smoke_test:  # the loader logged it; a person must see it too
                 ctx.notices.append(SMOKE_TEST_WARNING)
-            options = GenerationSettings(
-                size=settings.generator_size,
-                steps=settings.generator_steps,
-                cutn=settings.generator_cutn,
-            )
-            return _Generator(models, device, options)
+            return executor
 
-        return ctx.resource("generator", build)
+        return ctx.resource("executor", build)
 
     def advance(self, artwork_ids: Sequence[int], ctx: PipelineContext, tracker: Tracker) -> None:
         from bot.pinning import frame_pin_hook
         from bot.pipeline.generate_stage import generate_artworks
+        from generator.optimiser import GenerationSettings
 
-        generator = self._generator(ctx)
+        settings = ctx.settings
+        options = GenerationSettings(
+            size=settings.generator_size,
+            steps=settings.generator_steps,
+            cutn=settings.generator_cutn,
+        )
         report = generate_artworks(
             ctx.engine,
             ctx.app.blobs,
-            generator.models,
-            generator.options,
-            generator.device,
+            self._executor(ctx),
+            options,
             artwork_ids=list(artwork_ids),
-            batch_size=ctx.settings.generator_batch,
+            batch_size=settings.generator_batch,
             on_frame_saved=frame_pin_hook(ctx.app),
-            progress=tracker.advance,  # artwork-steps
-            prompt_template=ctx.settings.prompt_template,
+            prompt_template=settings.prompt_template,
+            progress=False,
+            on_step=tracker.advance,  # artwork-steps
         )
         for outcome in report.outcomes:
             if not outcome.ok:
