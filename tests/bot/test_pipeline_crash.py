@@ -103,3 +103,28 @@ def test_thirty_percent_faults_still_publish_every_artwork_exactly_once(
     assert sum(faults.injected.values()) > 0, faults.injected
     assert check.ok, (check, faults.injected, len(runs))
     assert check.listed == TOP
+
+
+@pytest.mark.timeout(600)
+def test_two_runs_started_at_once_on_one_data_dir_never_double_publish(
+    template: Path, tmp_path: Path
+) -> None:
+    """The data dir's lock lets one in; the other exits 2 naming it (or, when the first was
+    already done, finds nothing left). Either way each artwork is listed once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data_dir = new_world(template, tmp_path)
+    with running_rarible_server(api_key="k-world") as (base, state):
+        env = _env(template, data_dir, base)
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(
+                pool.map(lambda _: run_and_kill(env, tmp_path, target=None, delay_s=0), (1, 2))
+            )
+        codes = sorted(run.returncode for run in runs)
+        assert codes in ([0, 2], [0, 0]), [run.log[-2000:] for run in runs]
+        if codes == [0, 2]:
+            refused = next(run for run in runs if run.returncode == 2)
+            assert "already running" in refused.log
+        check = check_market(data_dir, state)
+    assert check.ok and check.listed == TOP, check
+    assert len(state.items) == TOP and len(state.orders) == TOP
