@@ -38,9 +38,11 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import select  # noqa: E402
 
 from bot.context import AppContext  # noqa: E402
-from bot.pinning import pinner_from_settings  # noqa: E402
+from bot.pinning import targets_from_settings  # noqa: E402
+from bot.pipeline.choose_stage import near_copy_thresholds  # noqa: E402
 from bot.pipeline.context import PipelineContext  # noqa: E402
 from bot.pipeline.cycle import sync_step  # noqa: E402
+from bot.pipeline.guards import PinPolicy  # noqa: E402
 from bot.pipeline.pin_stage import chosen_artwork_ids, pin_artwork  # noqa: E402
 from bot.pipeline.publish import (  # noqa: E402
     marketplace_for,
@@ -87,12 +89,18 @@ def _context(data_dir: Path, base: str, n: int) -> AppContext:
 def baseline(context: AppContext) -> None:
     """The stage functions as the manual commands call them."""
     settings = context.settings
-    pinner = pinner_from_settings(settings)
+    targets = targets_from_settings(settings)
+    policy = PinPolicy(
+        marketplace_mode=settings.marketplace_mode.value,
+        thresholds=near_copy_thresholds(settings),
+        upscale_enabled=settings.upscale_enabled,
+    )
     with session_scope(context.engine) as session:
         ids = chosen_artwork_ids(session)
     for artwork_id in ids:
-        pin_artwork(context.engine, artwork_id, pinner=pinner, blobs=context.blobs,
-                    cid_version=settings.ipfs_cid_version, generator_version=GENERATOR)  # fmt: skip
+        pin_artwork(context.engine, artwork_id, targets=targets, blobs=context.blobs,
+                    profile=settings.cid_profile, generator_version=GENERATOR,
+                    policy=policy)  # fmt: skip
     run_publish(open_publisher(context), max_new=settings.publish_cap)
     sync_market(
         context.engine,
