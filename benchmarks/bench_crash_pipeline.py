@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -68,6 +69,7 @@ def run_round(
         env = base_env(data_dir, base, template.parent / "weights", top=args.top)
         kills: list[str] = []
         missed = 0  # runs that ended before reaching their kill point
+        missed_why: dict[str, int] = {}
         for _ in range(args.kills):
             plan = random_plan(rng, pending_stages(data_dir))
             if plan.hang:
@@ -78,6 +80,8 @@ def run_round(
                 kills.append(outcome.killed_at)
             else:
                 missed += 1
+                why = f"{plan.target}: exit {outcome.returncode}"
+                missed_why[why] = missed_why.get(why, 0) + 1
             if plan.hang:
                 with state.lock:  # a hang fault not reached must not hit a clean run
                     state.faults = [f for f in state.faults if f.kind != "hang_after_store"]
@@ -85,6 +89,7 @@ def run_round(
     return {
         "kills": kills,
         "missed": missed,
+        "missed_why": missed_why,
         "follow_up_runs": len(follow_ups),
         "double_mints": len(check.double_mints),
         "double_orders": len(check.double_orders),
@@ -104,6 +109,7 @@ def main() -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/crash_pipeline.json")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # runs the cleanup below
     base = random.Random(args.seed)
     started = time.monotonic()
     totals: Counter[str] = Counter()
@@ -113,28 +119,31 @@ def main() -> int:
         root = Path(tmp)
         template = build_template(root)
         launcher = Launcher(base_env(template, "http://127.0.0.1:9", root / "weights"))
-        number = 0
-        while totals["kills"] < args.min_kills:
-            number += 1
-            rng = random.Random(base.getrandbits(64))
-            where = root / f"round-{number}"
-            where.mkdir()
-            result = run_round(template, where, rng, args, launcher)
-            for kill in result["kills"]:
-                per_stage[kill] += 1
-            totals["kills"] += len(result["kills"])
-            for key in ("missed", "follow_up_runs", "double_mints", "double_orders", "lost",
-                        "stuck", "listed"):  # fmt: skip
-                totals[key] += result[key]
-            faults.update(result["faults"])
-            print(
-                f"round {number} (kills so far {totals['kills']}): {len(result['kills'])} kills "
-                f"({', '.join(result['kills'])}); listed {result['listed']}, double mints "
-                f"{result['double_mints']}, double orders {result['double_orders']}, lost "
-                f"{result['lost']}, stuck {result['stuck']}",
-                flush=True,
-            )
-        launcher.close()
+        try:
+            number = 0
+            while totals["kills"] < args.min_kills:
+                number += 1
+                rng = random.Random(base.getrandbits(64))
+                where = root / f"round-{number}"
+                where.mkdir()
+                result = run_round(template, where, rng, args, launcher)
+                for kill in result["kills"]:
+                    per_stage[kill] += 1
+                totals["kills"] += len(result["kills"])
+                for key in ("missed", "follow_up_runs", "double_mints", "double_orders", "lost",
+                            "stuck", "listed"):  # fmt: skip
+                    totals[key] += result[key]
+                faults.update(result["faults"])
+                print(
+                    f"round {number} (kills so far {totals['kills']}): "
+                    f"{len(result['kills'])} kills "
+                    f"({', '.join(result['kills'])}); listed {result['listed']}, double mints "
+                    f"{result['double_mints']}, double orders {result['double_orders']}, lost "
+                    f"{result['lost']}, stuck {result['stuck']}",
+                    flush=True,
+                )
+        finally:  # the launcher and its runs never outlive the benchmark
+            launcher.close()
     elapsed = time.monotonic() - started
     report = {
         "benchmark": "bench_crash (whole pipeline)",

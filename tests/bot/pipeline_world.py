@@ -250,6 +250,12 @@ class Launcher:
             return self._exits.get(pid)
 
     def close(self) -> None:
+        """Stop the launcher and every run of it still going."""
+        with self._changed:
+            running = [pid for pid in self._started if pid not in self._exits]
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if self._process.stdin is not None:
             self._process.stdin.close()
         self._process.kill()
@@ -505,8 +511,9 @@ def random_plan(rng: random.Random, stages: list[str] | None = None) -> KillPlan
     if target in ("mint", "list") and rng.random() < 0.25:
         path = "/v0.1/nft/mints" if target == "mint" else "/v0.1/order/orders"
         return KillPlan(target, rng.uniform(0, 0.2), hang=path)
-    # Which of the stage's batches: the kills spread over a stage, not only its start.
-    return KillPlan(target, rng.uniform(0, 1.5), batch=rng.randint(1, 3))
+    # Which of the stage's batches: the kills spread over a stage, not only its start (the
+    # sync runs once per run: its first).
+    return KillPlan(target, rng.uniform(0, 1.5), batch=1 if sync else rng.randint(1, 3))
 
 
 def stage_reached(log: str) -> set[str]:
