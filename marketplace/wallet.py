@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_utils import to_checksum_address
 
 from marketplace.eip712 import sign_with_key
+from marketplace.signing_stack import Account
+from storage.net import safe_json
 
 KEYSTORE_NAME = "keystore.json"
 MIN_PASSPHRASE_LENGTH = 8
@@ -95,13 +96,13 @@ def import_keystore(
 def _read_keystore(wallet_dir: Path) -> dict[str, Any]:
     path = keystore_path(wallet_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safe_json.loads(path.read_bytes(), source=f"keystore {path}")
     except FileNotFoundError:
         raise WalletError(
             f"no keystore at {path}: run `bot wallet create` or `bot wallet import`"
         ) from None
-    except json.JSONDecodeError as exc:
-        raise WalletError(f"keystore {path} is not valid JSON ({exc.msg})") from None
+    except safe_json.UnsafeJson as exc:
+        raise WalletError(str(exc)) from None
     if not isinstance(data, dict) or data.get("version") != 3 or "crypto" not in data:
         raise WalletError(f"keystore {path} is not an Ethereum v3 keystore")
     return data

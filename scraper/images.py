@@ -10,7 +10,9 @@ URIs: `ipfs://<cid>[/path]` (tried through each gateway in order), `https://` / 
 - pixels: the header's width x height must be under the pixel cap *before* anything is
   decoded, which is what stops a decompression bomb (a few KB that inflate to gigabytes);
 - addresses: no connection to link-local, or (unless allowed) loopback/private addresses, on
-  any redirect hop (scraper/addresses.py);
+  any redirect hop (storage/net/addresses.py);
+- time: every download has a total deadline (storage/net/bounded.py), so a server that
+  drips one byte at a time is abandoned, not waited for;
 - then the image is verified by Pillow and stored under its sha256: the same image found under
   two listings is kept once.
 
@@ -26,20 +28,24 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
 from PIL import Image
-from requests.adapters import HTTPAdapter
 
-from scraper.addresses import AddressRefused, guarded_pool_classes
 from scraper.errors import DownloadRefused
 from scraper.http import HostRateLimiter
 from storage.blobstore import BlobStore
+from storage.net.bounded import (
+    BoundedHttp,
+    DeadlineExceeded,
+    HttpLimits,
+    RedirectRefused,
+    ResponseTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
 _ACCEPTED_TYPES = {
     "image/png": "PNG",
     "image/jpeg": "JPEG",
@@ -58,9 +64,10 @@ class DownloadPolicy:
     max_bytes: int = 50_000_000
     max_pixels: int = 64_000_000
     allow_private: bool = False
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # each connect and read
     user_agent: str = "nftbot/0.1"
     max_redirects: int = 5
+    deadline_s: float = 120.0  # one download, all of it (each gateway has its own)
 
     def __post_init__(self) -> None:
         # Each gateway ends in exactly one slash, so gateway + "<cid>/<path>" is a URL.
@@ -98,19 +105,22 @@ class ImageDownloader:
         self.policy = policy
         self.blobs = blobs
         self.limiter = limiter
-        self.session = requests.Session()
-        self.session.trust_env = False  # a proxy from the environment would bypass the guard
-        self.session.headers["User-Agent"] = policy.user_agent
-        self.session.headers["Accept"] = "image/png,image/jpeg,image/gif,image/webp;q=0.9"
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
-        adapter.poolmanager.pool_classes_by_scheme = guarded_pool_classes(
-            allow_private=policy.allow_private
+        self.http = BoundedHttp(
+            HttpLimits(
+                timeout_s=policy.timeout_s,
+                deadline_s=policy.deadline_s,
+                max_body_bytes=policy.max_bytes,
+                max_redirects=policy.max_redirects,
+            ),
+            user_agent=policy.user_agent,
+            accept="image/png,image/jpeg,image/gif,image/webp;q=0.9",
+            allow_private=policy.allow_private,
+            guard_all_hops=True,
+            pool_size=16,
         )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def fetch(self, uri: str) -> FetchedImage:
         """Download, check and store one image. Raises DownloadRefused with the reason."""
@@ -148,31 +158,26 @@ class ImageDownloader:
         raise DownloadRefused(uri, "no gateway could serve it: " + "; ".join(problems))
 
     def _fetch_url(self, uri: str, url: str) -> FetchedImage:
-        for _hop in range(self.policy.max_redirects + 1):
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise DownloadRefused(uri, f"redirect to a non-HTTP URL {url!r}")
-            if self.limiter is not None:
-                self.limiter.bucket(url).acquire()
-            try:
-                response = self.session.get(
-                    url, stream=True, timeout=self.policy.timeout_s, allow_redirects=False
-                )
-            except AddressRefused as exc:
-                raise DownloadRefused(uri, f"address of {url} refused: {exc.reason}") from None
-            except requests.RequestException as exc:
-                raise _TryNext(f"{type(exc).__name__}: {exc}") from None
-            with response:
-                if response.is_redirect:
-                    location = response.headers.get("Location", "")
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code != 200:
-                    raise _TryNext(f"HTTP {response.status_code} from {url}")
-                content_type = response.headers.get("Content-Type", "")
-                self._check_declared(uri, response.headers.get("Content-Length"), content_type)
-                data = self._read_capped(uri, response)
-            return self._keep(uri, data, content_type, url)
-        raise DownloadRefused(uri, f"more than {self.policy.max_redirects} redirects")
+        before_hop = self.limiter.acquire if self.limiter is not None else None
+        try:
+            with self.http.exchange("GET", url, before_hop=before_hop) as answer:
+                if answer.status != 200:
+                    raise _TryNext(f"HTTP {answer.status} from {answer.url}")
+                content_type = answer.headers.get("Content-Type", "")
+                self._check_declared(uri, answer.headers.get("Content-Length"), content_type)
+                data = answer.read(self.policy.max_bytes)
+                final_url = answer.url
+        except ResponseTooLarge:
+            raise DownloadRefused(
+                uri, f"body is over the {self.policy.max_bytes}-byte cap; stopped reading"
+            ) from None
+        except RedirectRefused as exc:
+            raise DownloadRefused(uri, f"{exc.url}: {exc.reason}") from None
+        except DeadlineExceeded as exc:
+            raise _TryNext(f"{exc.url}: {exc.reason}") from None
+        except requests.RequestException as exc:
+            raise _TryNext(f"{type(exc).__name__}: {exc}") from None
+        return self._keep(uri, data, content_type, final_url)
 
     # --- checks ----------------------------------------------------------------------------
 
@@ -189,20 +194,6 @@ class ImageDownloader:
                     " cap (BOT_DOWNLOAD_MAX_BYTES)",
                 )
         _media_format(uri, content_type)  # refuses text/html, svg, ... before reading
-
-    def _read_capped(self, uri: str, response: requests.Response) -> bytes:
-        buffer = io.BytesIO()
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                buffer.write(chunk)
-                if buffer.tell() > self.policy.max_bytes:
-                    raise DownloadRefused(
-                        uri,
-                        f"body is over the {self.policy.max_bytes}-byte cap; stopped reading",
-                    )
-        except requests.RequestException as exc:
-            raise _TryNext(f"body read failed: {exc}") from None
-        return buffer.getvalue()
 
     def _decode_data_uri(self, uri: str) -> bytes:
         header, sep, payload = uri.partition(",")

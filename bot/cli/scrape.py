@@ -51,8 +51,14 @@ def http_policy(settings: Settings) -> HttpPolicy:
         burst=settings.scrape_burst,
         concurrency=settings.scrape_concurrency,
         timeout_s=settings.scrape_timeout_s,
+        deadline_s=request_deadline_s(settings),
         user_agent=settings.user_agent,
     )
+
+
+def request_deadline_s(settings: Settings) -> float:
+    """One request, all of it (connect, redirects, headers, body): 4 x BOT_SCRAPE_TIMEOUT_S."""
+    return 4 * settings.scrape_timeout_s
 
 
 def _split(text: str) -> list[str]:
@@ -282,6 +288,7 @@ def images_fetch(
         max_pixels=settings.download_max_pixels,
         allow_private=settings.allow_private_addresses,
         timeout_s=settings.scrape_timeout_s,
+        deadline_s=request_deadline_s(settings),
         user_agent=settings.user_agent,
     )
     limiter = HostRateLimiter(settings.scrape_rate_per_second, settings.scrape_burst)

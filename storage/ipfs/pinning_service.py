@@ -28,8 +28,9 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import same_cid
 from storage.ipfs.kubo import KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
-from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, send
+from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, json_of, send
 from storage.models.pin import PinStatus
+from storage.net import safe_json
 
 ALL_STATUSES = "queued,pinning,pinned,failed"
 
@@ -91,7 +92,7 @@ class PinningServiceClient:
             expect=200,
             retry_statuses=frozenset({429, 500, 502, 503, 504}),
         )
-        return dict(response.json())
+        return dict(json_of(response, cid=cid))
 
     def find_pins(self, cid: str, *, statuses: str = ALL_STATUSES) -> list[dict[str, Any]]:
         """Requests for `cid`, newest first (without `status`, the API returns only pinned)."""
@@ -104,7 +105,7 @@ class PinningServiceClient:
             retry_statuses=frozenset({429, 500, 502, 503, 504}),
             params={"cid": cid, "status": statuses, "limit": "10"},
         )
-        return list(response.json().get("results", []))
+        return list(json_of(response, cid=cid).get("results", []))
 
     def add_pin(
         self, cid: str, *, name: str | None = None, origins: Sequence[str] = ()
@@ -127,7 +128,7 @@ class PinningServiceClient:
                     retry_statuses=frozenset({429}),
                     json=body,
                 )
-                return dict(response.json())
+                return dict(json_of(response, cid=cid))
             except IpfsError as exc:
                 last_error = exc
                 if not _may_have_been_created(exc):
@@ -165,7 +166,7 @@ def _may_have_been_created(error: IpfsError) -> bool:
 
 def _service_error(response: requests.Response) -> str:
     try:
-        error = response.json().get("error", {})
+        error = safe_json.loads(response.content, source=response.url).get("error", {})
         detail = f"{error.get('reason', '')}: {error.get('details', '')}".strip(": ")
     except (ValueError, AttributeError):
         detail = response.text[:300]
