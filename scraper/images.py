@@ -28,6 +28,7 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
@@ -210,51 +211,74 @@ class ImageDownloader:
         return unquote_to_bytes(payload)
 
     def _keep(self, uri: str, data: bytes, content_type: str, url: str) -> FetchedImage:
-        if len(data) > self.policy.max_bytes:
-            raise DownloadRefused(uri, f"{len(data)} bytes is over the {self.policy.max_bytes} cap")
-        if not data:
-            raise DownloadRefused(uri, "empty body")
-        sniffed = sniff_format(data)
-        if sniffed is None:
-            raise DownloadRefused(
-                uri, f"content is not a PNG/JPEG/GIF/WebP image (starts with {data[:16]!r})"
-            )
-        declared = _media_format(uri, content_type)
-        if declared is not None and declared != sniffed:
-            raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
-        width, height = self._check_pixels(uri, data, sniffed)
-        ref = self.blobs.put_bytes(data)
-        return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
+        return keep_image(uri, data, content_type, url, policy=self.policy, blobs=self.blobs)
 
-    def _check_pixels(self, uri: str, data: bytes, sniffed: str) -> tuple[int, int]:
-        cap = self.policy.max_pixels
-        try:
-            with warnings.catch_warnings():
-                # Our cap is the explicit one; Pillow's own bomb warning would only repeat it.
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as image:  # reads the header only
-                    width, height = image.size
-                    if width * height > cap:
-                        raise DownloadRefused(
-                            uri,
-                            f"{width}x{height} = {width * height} pixels is over the {cap}-pixel"
-                            " cap (decompression bomb guard, BOT_DOWNLOAD_MAX_PIXELS)",
-                        )
-                    if image.format != sniffed:
-                        raise DownloadRefused(
-                            uri, f"magic bytes say {sniffed} but Pillow reads {image.format}"
-                        )
-                    image.verify()  # structure and checksums, without decoding the pixels
-        except DownloadRefused:
-            raise
-        except Image.DecompressionBombError as exc:
-            # Pillow's hard limit (2x its default) fires before we see the size.
+
+def store_local_image(path: Path, *, policy: DownloadPolicy, blobs: BlobStore) -> FetchedImage:
+    """A local file (`bot import kaggle --images`) through the same checks as a download:
+    the byte cap before reading, raster type by magic bytes, the pixel cap, a verify."""
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > policy.max_bytes:
             raise DownloadRefused(
-                uri, f"decompression bomb: {exc} (our cap is {cap} pixels)"
-            ) from None
-        except Exception as exc:  # Pillow raises many types for broken files
-            raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
-        return width, height
+                where,
+                f"{size} bytes is over the {policy.max_bytes}-byte cap (BOT_DOWNLOAD_MAX_BYTES)",
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(policy.max_bytes + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise DownloadRefused(where, f"cannot read it ({exc.strerror or exc})") from None
+    return keep_image(where, data, "", where, policy=policy, blobs=blobs)
+
+
+def keep_image(
+    uri: str, data: bytes, content_type: str, url: str, *, policy: DownloadPolicy, blobs: BlobStore
+) -> FetchedImage:
+    """Check downloaded (or local) bytes and store them by sha256; DownloadRefused says why."""
+    if len(data) > policy.max_bytes:
+        raise DownloadRefused(uri, f"{len(data)} bytes is over the {policy.max_bytes} cap")
+    if not data:
+        raise DownloadRefused(uri, "empty body")
+    sniffed = sniff_format(data)
+    if sniffed is None:
+        raise DownloadRefused(
+            uri, f"content is not a PNG/JPEG/GIF/WebP image (starts with {data[:16]!r})"
+        )
+    declared = _media_format(uri, content_type)
+    if declared is not None and declared != sniffed:
+        raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
+    width, height = _check_pixels(uri, data, sniffed, policy.max_pixels)
+    ref = blobs.put_bytes(data)
+    return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
+
+
+def _check_pixels(uri: str, data: bytes, sniffed: str, cap: int) -> tuple[int, int]:
+    try:
+        with warnings.catch_warnings():
+            # Our cap is the explicit one; Pillow's own bomb warning would only repeat it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                width, height = image.size
+                if width * height > cap:
+                    raise DownloadRefused(
+                        uri,
+                        f"{width}x{height} = {width * height} pixels is over the {cap}-pixel"
+                        " cap (decompression bomb guard, BOT_DOWNLOAD_MAX_PIXELS)",
+                    )
+                if image.format != sniffed:
+                    raise DownloadRefused(
+                        uri, f"magic bytes say {sniffed} but Pillow reads {image.format}"
+                    )
+                image.verify()  # structure and checksums, without decoding the pixels
+    except DownloadRefused:
+        raise
+    except Image.DecompressionBombError as exc:
+        # Pillow's hard limit (2x its default) fires before we see the size.
+        raise DownloadRefused(uri, f"decompression bomb: {exc} (our cap is {cap} pixels)") from None
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
+    return width, height
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bot.cli.output import console
+from bot.cli.output import console, err_console, progress_reporter, safe
 from bot.context import AppContext
 from bot.settings import parse_year_range
 
@@ -29,27 +29,44 @@ def import_kaggle(
     ),
     show_errors: int = typer.Option(20, help="How many bad rows to print."),
 ) -> None:
-    """Import the Kaggle "NFT art collection 2021" CSV (idempotent; bad rows are skipped)."""
-    from scraper.kaggle_csv import KaggleFormatError, import_kaggle_csv
-    from storage.db import session_scope
+    """Import the Kaggle "NFT art collection 2021" CSV (idempotent; bad rows are skipped).
+
+    Streams in batches (bounded memory, short transactions); local images pass the same
+    checks as downloads (size, raster type, pixels)."""
+    from scraper.images import DownloadPolicy
+    from scraper.kaggle_csv import KaggleFormatError, import_kaggle_csv, open_kaggle_csv
 
     context: AppContext = ctx.obj
+    settings = context.settings
+    policy = DownloadPolicy(
+        max_bytes=settings.download_max_bytes, max_pixels=settings.download_max_pixels
+    )
     try:
-        with session_scope(context.engine) as session:
-            report = import_kaggle_csv(session, context.blobs, csv_path, images)
+        opened = open_kaggle_csv(csv_path)
+        with progress_reporter(f"import {csv_path.name}", opened.lines, unit="lines") as update:
+            report = import_kaggle_csv(
+                context.engine, context.blobs, csv_path, images,
+                image_policy=policy, progress=update, opened=opened,
+            )  # fmt: skip
     except KaggleFormatError as exc:
-        console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
-    read = report.read
-    for error in read.errors[:show_errors]:
-        console.print(f"[yellow]skipped[/yellow] {error}")
-    if len(read.errors) > show_errors:
-        console.print(f"... and {len(read.errors) - show_errors} more bad rows")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+    for error in report.errors[:show_errors]:
+        console.print(f"[yellow]skipped[/yellow] {safe(error)}")
+    if report.error_count > show_errors:
+        console.print(f"... and {report.error_count - show_errors} more bad rows")
+    for refusal in report.images_refused[:show_errors]:
+        console.print(f"[yellow]image refused[/yellow] {safe(refusal)}; the listing keeps its CID")
+    if report.images_refused_count > show_errors:
+        console.print(f"... and {report.images_refused_count - show_errors} more refused images")
     console.print(
-        f"imported {len(read.rows)} listings from {csv_path.name}: {report.new} new, "
+        f"imported {report.listings} listings from {safe(csv_path.name)}: {report.new} new, "
         f"{report.updated} updated, {report.unchanged} unchanged; "
-        f"{len(read.errors)} bad rows skipped, {read.duplicates} duplicate rows merged; "
+        f"{report.error_count} bad rows skipped, {report.duplicates} duplicate rows merged; "
         f"{report.with_image} with a local image, {report.missing_image} to fetch by CID"
+        + (f" ({report.images_refused_count} local images refused)" if images else "")
     )
 
 

@@ -24,7 +24,7 @@ def test_import_eda_curate_status_on_the_sample(data_dir: Path, tmp_path: Path) 
     build_sample_images(images)
     out = invoke("import", "kaggle", str(SAMPLE_CSV), "--images", str(images))
     assert "40 new" in out and "2 bad rows skipped" in out
-    assert "line 42 (glitch_broken-rows_minus-40): negative price -5" in out
+    assert "line 42 (glitch_broken-rows_minus-40): price '-5' must not be negative" in out
     assert "0 new, 0 updated, 40 unchanged" in invoke(
         "import", "kaggle", str(SAMPLE_CSV), "--images", str(images)
     )
