@@ -79,13 +79,24 @@ def eda(
 ) -> None:
     """Analyse listings: tables.json, PNG figures and report.html."""
     from bot.curation.eda import run_eda
-    from bot.curation.frame import from_csv, from_store
+    from bot.curation.frame import load_csv, load_store
+    from scraper.csv_file import CsvFormatError
 
     context: AppContext = ctx.obj
     if input_csv is not None:
-        frame, source = from_csv(input_csv), str(input_csv)
+        try:
+            loaded, source = load_csv(input_csv), str(input_csv)
+        except CsvFormatError as exc:
+            err_console.print(f"[red]{safe(exc)}[/red]")
+            raise typer.Exit(2) from None
     else:
-        frame, source = from_store(context.engine), f"the store ({context.settings.db_url})"
+        shown_url = context.settings.redacted().get("database_url") or context.settings.db_url
+        loaded, source = load_store(context.engine), f"the store ({shown_url})"
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+    for reason, count in loaded.dropped.items():
+        console.print(f"[yellow]left out[/yellow] {count} rows: {safe(reason)}")
+    frame = loaded.frame
     if frame.empty:
         console.print("[red]no listings with a price to analyse[/red]")
         raise typer.Exit(1)
@@ -94,9 +105,9 @@ def eda(
     console.print(
         f"{summary['count']} listings, mean {summary['mean']:.2f}, median "
         f"{summary['median']:.2f}, std {summary['std']:.2f} "
-        f"({', '.join(result.tables['currency'])})"
+        f"({safe(', '.join(result.tables['currency']))})"
     )
-    console.print(f"report: {result.report}")
+    console.print(f"report: {safe(result.report)}")
 
 
 def curate(
