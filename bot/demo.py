@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rich.rule import Rule
 
-from bot.cli.output import console
+from bot.cli.output import console, safe
 from bot.settings import Settings
 
 DEMO_TOP = 8
@@ -84,7 +84,7 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
 
     def draw() -> None:
         written = build_sample_images(images)
-        console.print(f"{len(written)} images under {images}")
+        console.print(f"{len(written)} images under {safe(images)}")
 
     def wallet() -> None:
         from marketplace.wallet import create_keystore
@@ -151,7 +151,7 @@ def run_demo(base_data_dir: Path) -> int:
             step.action()
             continue
         assert step.args is not None
-        console.print(f"[dim]$ bot {' '.join(step.args)}[/dim]")
+        console.print(f"[dim]$ bot {safe(' '.join(step.args))}[/dim]")
         try:
             app(step.args, prog_name="bot", standalone_mode=False)
         except SystemExit as exc:  # typer.Exit inside a command
@@ -159,12 +159,12 @@ def run_demo(base_data_dir: Path) -> int:
                 console.print(f"[red]step failed with exit code {exc.code}[/red]")
                 return int(exc.code)
     console.print(Rule("[bold]demo finished"))
-    console.print(f"data: {demo_dir}")
-    console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")
+    console.print(f"data: {safe(demo_dir)}")
+    console.print(f"EDA report: {safe(demo_dir / 'eda' / 'report.html')}")
     if not not_run:
-        console.print(f"signed marketplace requests (dry run): {demo_dir / 'outbox'}")
+        console.print(f"signed marketplace requests (dry run): {safe(demo_dir / 'outbox')}")
     for line in not_run:
-        console.print(f"[yellow]Not run:[/yellow] {line}")
+        console.print(f"[yellow]Not run:[/yellow] {safe(line)}")
     return 0
 
 

@@ -6,7 +6,6 @@ Each command group lives in its own module and registers itself on `app` through
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
@@ -22,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+from bot.cli.output import configure_logging  # noqa: E402
 from bot.cli.output import err_console as err  # noqa: E402
 
 
@@ -34,9 +34,7 @@ def _root(ctx: typer.Context) -> None:
         err.print(f"[red]Invalid settings:[/red]\n{exc}")
         err.print("See .env.example for every setting and its meaning.")
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     ctx.obj = AppContext(settings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlmodel import select
 
-from bot.cli.output import console
+from bot.cli.output import console, safe
 from bot.context import AppContext
 
 
@@ -44,7 +44,7 @@ def choose(
             try:
                 choice = choose_frame(session, artwork, iteration)
             except ChooseError as exc:
-                console.print(f"[red]{exc}[/red]")
+                console.print(f"[red]{safe(exc)}[/red]")
                 failures += 1
                 continue
             loss = "?" if choice.frame.loss is None else f"{choice.frame.loss:.4f}"

@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from bot.cli.output import console
+from bot.cli.output import cell, console, safe
 from bot.context import AppContext
 from bot.doctor import run_checks
 from storage.artworks import counts_by_state
@@ -32,8 +32,9 @@ def init(ctx: typer.Context) -> None:
     context.blobs.root.mkdir(parents=True, exist_ok=True)
     with context.engine.connect() as connection:
         version = current_version(connection)
-    console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {context.settings.db_url} (schema v{version})")
+    shown_url = context.settings.redacted().get("database_url") or context.settings.db_url
+    console.print(f"data dir: {safe(context.settings.data_dir.resolve())}")
+    console.print(f"database: {safe(shown_url)} (schema v{version})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 
@@ -67,7 +68,7 @@ def doctor(ctx: typer.Context) -> None:
         mark = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]"}.get(
             result.status, "[red]FAIL[/red]"
         )
-        table.add_row(result.name, mark, result.detail)
+        table.add_row(result.name, mark, cell(result.detail))
     console.print(table)
     failures = sum(1 for result in results if result.status == "fail")
     raise typer.Exit(min(failures, 100))

@@ -129,7 +129,7 @@ def curate(
     try:
         year_range = parse_year_range(years or settings.curate_years)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     params = CurationParams(trim=trim_level, years=year_range, top=top or settings.curate_top)
     report = run_curation(context.engine, params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from bot.cli.output import console, err_console
+from bot.cli.output import cell, console, err_console, safe
 from bot.context import AppContext
 from bot.pinning import frame_pin_hook
 
@@ -36,7 +36,7 @@ def prepare(
     )
     for outcome in outcomes:
         mark = "[green]prepared[/green]" if outcome.ok else "[red]not prepared[/red]"
-        console.print(f"artwork {outcome.artwork_id}: {mark} {outcome.detail}", markup=True)
+        console.print(f"artwork {outcome.artwork_id}: {mark} {safe(outcome.detail)}")
     ok = sum(o.ok for o in outcomes)
     console.print(f"{ok} prepared, {len(outcomes) - ok} not")
     if artwork and ok < len(outcomes):
@@ -75,7 +75,9 @@ def generate(
     context: AppContext = ctx.obj
     settings = context.settings
     if state != "prepared":
-        err_console.print(f"[red]--state {state}: only prepared artworks can be generated[/red]")
+        err_console.print(
+            f"[red]--state {safe(state)}: only prepared artworks can be generated[/red]"
+        )
         raise typer.Exit(2)
     try:
         target = resolve_device(device or settings.generator_device)
@@ -90,7 +92,7 @@ def generate(
         )
         extra_prompts = parse_prompts(extra_prompt) if extra_prompt else []
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     try:
         models = load_models(
@@ -101,12 +103,13 @@ def generate(
             allow_smoke_test_models=settings.allow_smoke_test_models,
         )
     except MissingWeights as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
     if models.smoke_test:
         err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
     console.print(
-        f"generating on {target} with {models.label}: {options.size}px, {options.steps} steps, "
+        f"generating on {safe(target)} with {safe(models.label)}: {options.size}px, "
+        f"{options.steps} steps, "
         f"cutn {options.cutn}"
     )
     report = generate_artworks(
@@ -127,7 +130,7 @@ def generate(
     table.add_column("detail")
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
-        table.add_row(str(outcome.artwork_id), mark, outcome.detail)
+        table.add_row(str(outcome.artwork_id), mark, cell(outcome.detail))
     console.print(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
     if report.hook_failures:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli.output import console, err_console
+from bot.cli.output import console, err_console, safe
 from bot.context import AppContext
 from bot.pinning import pinner_from_settings
 
@@ -56,7 +56,7 @@ def push(
     try:
         target = pinner_from_settings(context.settings, target_kind)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     local = LocalBlockstore(context.settings.ipfs_dir)
     with session_scope(context.engine) as session:
@@ -68,10 +68,10 @@ def push(
     for result in push_backlog(local, target, skip=done):
         if result.outcome is None:
             failed += 1
-            err_console.print(f"[red]failed[/red] {result.cid}: {result.error}")
+            err_console.print(f"[red]failed[/red] {safe(result.cid)}: {safe(result.error)}")
             continue
         pushed += 1
-        console.print(f"{result.outcome.status.value:8} {result.cid}")
+        console.print(f"{result.outcome.status.value:8} {safe(result.cid)}")
         source = local_rows.get(result.cid)
         with session_scope(context.engine) as session:
             record_outcome(

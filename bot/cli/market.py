@@ -12,14 +12,13 @@ from collections import defaultdict
 from decimal import Decimal, localcontext
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import col, select
 
+from bot.cli.output import cell, console, safe
+from bot.cli.output import err_console as err
 from bot.context import AppContext
 
-console = Console()
-err = Console(stderr=True)
 bids_app = typer.Typer(help="Bids on our items.", no_args_is_help=True)
 
 
@@ -56,11 +55,12 @@ def publish(
     try:
         publisher = open_publisher(context, passphrase=passphrase)
     except WalletError as exc:
-        err.print(f"[red]wallet:[/red] {exc}")
+        err.print(f"[red]wallet:[/red] {safe(exc)}")
         raise typer.Exit(2) from None
     console.print(
-        f"mode {publisher.mode} on {publisher.network.name} (chain {publisher.network.chain_id}),"
-        f" collection {publisher.network.collection}, listing {publisher.listing_kind}"
+        f"mode {safe(publisher.mode)} on {safe(publisher.network.name)} "
+        f"(chain {publisher.network.chain_id}), collection {safe(publisher.network.collection)},"
+        f" listing {safe(publisher.listing_kind)}"
     )
     report = run_publish(publisher, artwork_id=artwork, max_new=limit)
     if not report.outcomes:
@@ -70,7 +70,7 @@ def publish(
     table.add_column("artwork", justify="right")
     table.add_column("outcome")
     for artwork_id, outcome in report.outcomes.items():
-        table.add_row(str(artwork_id), outcome)
+        table.add_row(str(artwork_id), cell(outcome))
     console.print(table)
     if report.failed:
         raise typer.Exit(1)
@@ -95,7 +95,7 @@ def bids_sync(ctx: typer.Context) -> None:
             weth=marketplace_network(context).weth,
         )
     except (RaribleError, WalletError) as exc:
-        err.print(f"[red]sync failed:[/red] {exc}")
+        err.print(f"[red]sync failed:[/red] {safe(exc)}")
         raise typer.Exit(1) from None
     bids, sales = result.bids, result.sales
     typer.echo(  # one plain line, never wrapped: scripts and logs read it
@@ -104,7 +104,7 @@ def bids_sync(ctx: typer.Context) -> None:
         f"sold: {len(result.sold)}"
     )
     for reason in bids.skipped + sales.skipped:
-        err.print(f"[yellow]skipped:[/yellow] {reason}")
+        err.print(f"[yellow]skipped:[/yellow] {safe(reason)}")
 
 
 @bids_app.command("list")
@@ -154,11 +154,11 @@ def bids_list(
         table.add_row(
             str(b.artwork_id or "-"),
             "?" if b.price is None else str(b.price),
-            b.currency_symbol or b.currency,
+            cell(b.currency_symbol or b.currency),
             "" if b.price_usd is None else str(b.price_usd),
-            b.maker,
-            b.status,
-            b.order_id[:18] + "…",
+            cell(b.maker),
+            cell(b.status),
+            cell(b.order_id[:18] + "…"),
         )
     console.print(table)
 
@@ -210,12 +210,12 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
         table.add_row(
             s.sold_at.strftime("%Y-%m-%d %H:%M"),
             str(s.artwork_id or "-"),
-            s.kind,
+            cell(s.kind),
             str(s.price),
-            s.currency,
-            s.buyer,
-            (s.tx_hash or "")[:18],
+            cell(s.currency),
+            cell(s.buyer),
+            cell((s.tx_hash or "")[:18]),
         )
     console.print(table)
     for currency, total in totals.items():
-        console.print(f"gross {currency}: {total}")
+        console.print(f"gross {safe(currency)}: {total}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bot.cli.output import console, err_console
+from bot.cli.output import cell, console, err_console, safe
 from bot.context import AppContext
 
 models_app = typer.Typer(
@@ -33,7 +33,7 @@ def list_models(ctx: typer.Context) -> None:
 
     store = _store(ctx)
     context: AppContext = ctx.obj
-    table = Table(title=f"weights in {store.cache_dir}")
+    table = Table(title=f"weights in {safe(store.cache_dir)}")
     table.add_column("name", no_wrap=True)
     table.add_column("kind")
     table.add_column("state", no_wrap=True)
@@ -49,7 +49,7 @@ def list_models(ctx: typer.Context) -> None:
             f"[{colour}]{status.state}[/{colour}]",
             f"~{spec.approx_bytes / 1e6:.0f} MB",
             "configured" if name in in_use else "",
-            spec.description,
+            cell(spec.description),
         )
     console.print(table)
 
@@ -74,12 +74,12 @@ def download_model(
     try:
         paths = store.download(name, expected_sha256=sha256)
         for path in paths:
-            console.print(f"downloaded {path}")
+            console.print(f"downloaded {safe(path)}")
         converted = store.ensure_converted(name, allow_pickle=allow_pickle)
     except (UnknownWeights, DownloadError, ConversionError) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"converted {converted}")
+    console.print(f"converted {safe(converted)}")
 
 
 @models_app.command("convert")
@@ -111,6 +111,6 @@ def convert_model(
         else:
             converted = convert_clip(checkpoint, out_dir, allow_pickle=allow_pickle)
     except (ConversionError, UnsupportedConfig) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"converted {converted} ({converted.stat().st_size / 1e6:.1f} MB)")
+    console.print(f"converted {safe(converted)} ({converted.stat().st_size / 1e6:.1f} MB)")

@@ -82,7 +82,7 @@ def progress_reporter(
                 console=target,
                 transient=False,
             ) as bar,
-            _logs_above(bar.console),
+            logs_above(bar.console),
         ):
             task = bar.add_task(description, total=total)
             yield lambda done: bar.update(task, completed=done)
@@ -114,13 +114,34 @@ def progress_reporter(
         line(int(state["done"]))
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class PlainFormatter(logging.Formatter):
+    """Log records quote data too (an item's title in a warning): no escape sequences."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(plain(line) for line in super().format(record).split("\n"))
+
+
+def configure_logging(level: str) -> None:
+    """The root logger for a command: stderr, one formatter that strips control characters."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(PlainFormatter(LOG_FORMAT))
+
+
 @contextmanager
-def _logs_above(bar_console: Console) -> Iterator[None]:
-    """Route the root logger's records through the bar's console while the bar is live."""
+def logs_above(bar_console: Console) -> Iterator[None]:
+    """Route the root logger's records through a live progress bar's console, so a log line
+    is printed above the bar instead of breaking it."""
+    if not bar_console.is_terminal:  # no live bar to protect: logs stay where they were
+        yield
+        return
     root = logging.getLogger()
     formatter = next(
         (h.formatter for h in root.handlers if h.formatter is not None),
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"),
+        PlainFormatter(LOG_FORMAT),
     )
 
     class _AboveBar(logging.Handler):

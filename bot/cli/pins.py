@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from bot.cli.output import console, err_console
+from bot.cli.output import cell, console, err_console, safe
 from bot.context import AppContext
 from bot.pinning import pinner_from_settings
 from storage.ipfs.pinner import Pinner
@@ -36,7 +36,7 @@ def pin(
     try:
         pinner = pinner_from_settings(context.settings)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     if artwork_id is None:
         with session_scope(context.engine) as session:
@@ -56,16 +56,16 @@ def pin(
             )
         except PinStageError as exc:
             failures += 1
-            err_console.print(f"[red]{exc}[/red]")
+            err_console.print(f"[red]{safe(exc)}[/red]")
             continue
         if result.ok:
             console.print(
-                f"artwork {each}: {result.state} image={result.image_cid or '-'} "
-                f"token_uri={result.token_uri}"
+                f"artwork {each}: {safe(result.state)} image={safe(result.image_cid or '-')} "
+                f"token_uri={safe(result.token_uri)}"
             )
         else:
             failures += result.state == "failed"
-            console.print(f"artwork {each}: {result.state}: {result.detail}")
+            console.print(f"artwork {each}: {safe(result.state)}: {safe(result.detail)}")
     if not ids:
         console.print("no chosen artworks to pin")
     raise typer.Exit(1 if failures else 0)
@@ -123,11 +123,11 @@ def pins(
     for item in shown:
         table.add_row(
             str(item["artwork_id"] or "-"),
-            str(item["kind"]),
-            str(item["cid"]),
+            cell(item["kind"]),
+            cell(item["cid"]),
             str(item["size"]),
-            str(item["pinner"]),
-            str(item["status"]),
-            str(item["error"] or ""),
+            cell(item["pinner"]),
+            cell(item["status"]),
+            cell(item["error"] or ""),
         )
     console.print(table)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from bot.cli.output import cell, console, logs_above, safe
 from bot.context import AppContext
 from bot.settings import Settings
 from scraper.errors import ConfigurationError
@@ -26,7 +26,6 @@ from scraper.http import HttpClient, HttpPolicy
 from scraper.listing_images import listings_without_details
 from scraper.source import Source
 
-console = Console()
 _COUNTS = "new {task.fields[new]} upd {task.fields[updated]} fail {task.fields[failed]}"
 images_app = typer.Typer(help="Listing images: download and check.", no_args_is_help=True)
 
@@ -175,7 +174,7 @@ def scrape(
                 csv_path=csv_path,
             )  # fmt: skip
         except (ConfigurationError, ValueError) as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{safe(exc)}[/red]")
             raise typer.Exit(2) from None
         if not sources:
             console.print(
@@ -189,10 +188,14 @@ def scrape(
             TextColumn(_COUNTS),
             TimeElapsedColumn(), console=console, transient=False,
         )  # fmt: skip
-        with progress:
+        with progress, logs_above(progress.console):
             tasks = {
                 (s.name, s.collection): progress.add_task(
-                    f"{s.name} {_short(s.collection)}", total=max_items, new=0, updated=0, failed=0
+                    safe(f"{s.name} {_short(s.collection)}"),
+                    total=max_items,
+                    new=0,
+                    updated=0,
+                    failed=0,
                 )
                 for s in sources
             }
@@ -245,10 +248,10 @@ def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
         )
     for s in summaries:
         status = {"failed": "[red]failed[/red]", "completed": "[green]completed[/green]"}.get(
-            s.status, s.status
+            s.status, safe(s.status)
         )
-        table.add_row(s.source, _short(s.collection), status, str(s.pages), str(s.new),
-                      str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
+        table.add_row(cell(s.source), cell(_short(s.collection)), status, str(s.pages),
+                      str(s.new), str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
     totals = [
         sum(getattr(s, f) for s in summaries) for f in ("new", "updated", "unchanged", "failed")
     ]
@@ -256,9 +259,9 @@ def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
     console.print("total: new {} updated {} unchanged {} failed {}".format(*totals))
     for s in summaries:
         if s.error:
-            console.print(f"[red]{s.source} {s.collection}: {s.error}[/red]")
+            console.print(f"[red]{safe(s.source)} {safe(s.collection)}: {safe(s.error)}[/red]")
         for failure in s.failures[:10]:
-            console.print(f"  [yellow]failed[/yellow] {failure}")
+            console.print(f"  [yellow]failed[/yellow] {safe(failure)}")
         if len(s.failures) > 10:
             console.print(f"  ... and {s.failed - 10} more (see the log)")
 
@@ -295,7 +298,7 @@ def images_fetch(
     downloader = ImageDownloader(policy, context.blobs, limiter=limiter)
     total = len(listings_missing_images(context.engine, limit=limit, retry_refused=retry_refused))
     try:
-        with Progress(console=console) as progress:
+        with Progress(console=console) as progress, logs_above(progress.console):
             task = progress.add_task("images", total=total)
             summary = fetch_listing_images(
                 context.engine, downloader, limit=limit, retry_refused=retry_refused,
@@ -305,4 +308,4 @@ def images_fetch(
         downloader.close()
     console.print(f"images: stored {summary.stored}, refused {summary.refused}")
     for reason in summary.reasons[:20]:
-        console.print(f"  [yellow]refused[/yellow] {reason}")
+        console.print(f"  [yellow]refused[/yellow] {safe(reason)}")

@@ -12,14 +12,13 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from bot.cli.output import console, safe
+from bot.cli.output import err_console as err
 from bot.context import AppContext
 from marketplace.networks import network_for_mode
 from marketplace.wallet import WalletError, create_keystore, import_keystore, keystore_info
 
-console = Console()
-err = Console(stderr=True)
 wallet_app = typer.Typer(
     help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
 )
@@ -45,7 +44,7 @@ def _new_passphrase(ctx: typer.Context) -> str:
 
 
 def _fail(exc: WalletError) -> typer.Exit:
-    err.print(f"[red]wallet:[/red] {exc}")
+    err.print(f"[red]wallet:[/red] {safe(exc)}")
     return typer.Exit(1)
 
 
@@ -61,7 +60,7 @@ def create(
         address = create_keystore(_wallet_dir(ctx), _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
         raise _fail(exc) from None
-    console.print(f"created keystore for {address} in {_wallet_dir(ctx)}")
+    console.print(f"created keystore for {address} in {safe(_wallet_dir(ctx))}")
     console.print("Back up the keystore file and the passphrase: without both the key is lost.")
 
 
@@ -78,7 +77,7 @@ def import_(
         try:
             key = key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            err.print(f"[red]wallet:[/red] cannot read {key_file}: {exc.strerror}")
+            err.print(f"[red]wallet:[/red] cannot read {safe(key_file)}: {safe(exc.strerror)}")
             raise typer.Exit(1) from None
     elif sys.stdin.isatty():
         key = typer.prompt("Private key (hex)", hide_input=True)
@@ -88,7 +87,7 @@ def import_(
         address = import_keystore(_wallet_dir(ctx), key, _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
         raise _fail(exc) from None
-    console.print(f"imported {address} into {_wallet_dir(ctx)}")
+    console.print(f"imported {address} into {safe(_wallet_dir(ctx))}")
 
 
 @wallet_app.command("address")

@@ -57,7 +57,8 @@ def test_deeply_nested_json_is_one_clear_line_not_a_segfault(api: ImageServer) -
     output = done.stdout + done.stderr
     assert done.returncode == 1, (done.returncode, output[-2000:])
     assert "Traceback" not in output
-    lines = [line for line in output.splitlines() if "nested 400000 levels deep" in line]
+    # One line in the command's report (stderr has the log record of the same failure).
+    lines = [line for line in done.stdout.splitlines() if "nested 400000 levels deep" in line]
     assert len(lines) == 1 and ITEMS in lines[0], output[-2000:]
 
 
@@ -115,3 +116,25 @@ def test_the_api_key_never_reaches_another_origin(api: ImageServer) -> None:
     assert log.seen, "the redirect was not followed"
     assert all("x-api-key" not in headers for headers in log.seen)
     assert API_KEY not in json.dumps(log.seen)
+
+
+def test_scrape_summary_shows_hostile_items_literally(
+    data_dir: Path, server, market, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.bot.test_cli_hostile_text import HOSTILE, MARKUP, assert_clean
+
+    monkeypatch.setenv("BOT_RARIBLE_API_URL", server.url)
+    monkeypatch.setenv("BOT_RARIBLE_API_KEY", API_KEY)
+    monkeypatch.setenv("BOT_SCRAPE_RATE_PER_SECOND", "100")
+    good = rarible_item(COLLECTION, 1)
+    good["meta"]["name"] = HOSTILE
+    good["itemCollection"]["name"] = MARKUP
+    bad = rarible_item(COLLECTION, 2)
+    bad["id"] = f"{COLLECTION}:2 {HOSTILE}"
+    bad["bestSellOrder"]["makePrice"] = "1E+99999999"
+    market.rarible_items[COLLECTION] = [good, bad]
+    result = runner.invoke(app, ["scrape", "rarible", "-c", COLLECTION])
+    assert result.exit_code == 0, result.output
+    assert_clean(result.output)
+    assert "total: new 1 updated 0 unchanged 0 failed 1" in result.output
+    assert "exponent out of range" in result.output and "[/x]" in result.output
