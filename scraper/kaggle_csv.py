@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,10 @@ BATCH_ROWS = 5000
 MAX_KEPT_ERRORS = 1000  # reported in full; beyond that only counted
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
+
+# The row as the file had it, in the same form since the first import (so a re-import of an
+# unchanged file changes nothing); one encoder object, not one per row.
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 KaggleFormatError = CsvFormatError  # the file as a whole is not the dataset's format
 
@@ -165,27 +170,42 @@ def import_kaggle_csv(
     batch: dict[str, tuple[int, dict[str, Any]]] = {}
     repeated: set[str] = set()  # keys of this batch already stored by an earlier batch
     last_line = 0
-    for line, fields in iter_kaggle_rows(source, images_dir):
-        last_line = line
-        if isinstance(fields, RowError):
-            report.add(fields)
-            continue
-        key = fields["item_id"]
-        if key in seen:
-            report.duplicates += 1
-            if key not in batch:
-                repeated.add(key)
-        else:
-            seen.add(key)
-            report.listings += 1
-        batch[key] = (line, fields)
-        if len(batch) >= batch_rows:
-            _store_batch(engine, blobs, policy, batch, repeated, report)
-            batch, repeated = {}, set()
-            if progress:
-                progress(line)
-    if batch:
-        _store_batch(engine, blobs, policy, batch, repeated, report)
+    # One writer thread: while it stores batch k (SQLite works without the GIL), this thread
+    # parses batch k+1. At most two batches are in memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        writing: Future[None] | None = None
+        written_line = 0
+
+        def hand_over(rows: dict[str, tuple[int, dict[str, Any]]], again: set[str]) -> None:
+            nonlocal writing, written_line
+            if writing is not None:
+                writing.result()  # the previous batch is committed (or its error raised)
+                if progress:
+                    progress(written_line)
+            written_line = last_line
+            writing = writer.submit(_store_batch, engine, blobs, policy, rows, again, report)
+
+        for line, fields in iter_kaggle_rows(source, images_dir):
+            last_line = line
+            if isinstance(fields, RowError):
+                report.add(fields)
+                continue
+            key = fields["item_id"]
+            if key in seen:
+                report.duplicates += 1
+                if key not in batch:
+                    repeated.add(key)
+            else:
+                seen.add(key)
+                report.listings += 1
+            batch[key] = (line, fields)
+            if len(batch) >= batch_rows:
+                hand_over(batch, repeated)
+                batch, repeated = {}, set()
+        if batch:
+            hand_over(batch, repeated)
+        if writing is not None:
+            writing.result()
     if progress:
         progress(last_line)
     return report
@@ -268,7 +288,7 @@ def _parse_row(raw: dict[str, str], images_root: Path | None) -> dict[str, Any]:
             "image_cid": cid or None,
             "image_uri": f"ipfs://{cid}" if cid else None,
             "image_path": str(image_path) if image_path else None,
-            "raw_json": json.dumps(raw, ensure_ascii=False, sort_keys=True),
+            "raw_json": _RAW_JSON.encode(raw),
         }
     except MoneyError as exc:
         raise _BadRow(str(exc)) from None

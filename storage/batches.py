@@ -20,6 +20,7 @@ from sqlmodel import Session
 from storage.db import session_scope
 
 _LOCKABLE = frozenset({"listings", "artworks"})
+BATCH_CACHE_KIB = 256 * 1024
 
 
 @contextmanager
@@ -29,6 +30,9 @@ def write_transaction(engine: Engine, *, lock_table: str) -> Iterator[Session]:
         raise ValueError(f"not a table to lock on: {lock_table!r}")
     with session_scope(engine) as session:
         if engine.dialect.name == "sqlite":
+            # Batches touch index pages all over a large table: a page cache that holds them
+            # saves re-reading them from the OS for every row (SQLite's default is 2 MiB).
+            session.execute(text(f"PRAGMA cache_size = -{BATCH_CACHE_KIB}"))
             # A write that matches nothing: it takes the lock (waiting politely) and changes
             # nothing. PostgreSQL locks rows, not the database, and needs none of this.
             session.execute(text(f"UPDATE {lock_table} SET id = id WHERE 0"))

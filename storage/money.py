@@ -34,6 +34,8 @@ _NUMBER = re.compile(
 )
 _GROUPED = re.compile(r"[0-9]{1,3}(?:([,_])[0-9]{3})(?:\1[0-9]{3})*")
 _NOT_FINITE = {"nan", "snan", "inf", "infinity"}
+# The common case, decided without the general checks: plain digits with an optional point.
+_SIMPLE = re.compile(r"[0-9]{1,40}(?:\.[0-9]{0,40})?")
 
 
 class MoneyError(ValueError):
@@ -61,14 +63,20 @@ def parse_amount(
     """
     if isinstance(value, bool) or value is None or isinstance(value, float):
         raise MoneyError(f"{what} must be a decimal number, got {_shown(value)}")
-    if isinstance(value, Decimal):
+    if isinstance(value, str):
+        text = value.strip()
+        if _SIMPLE.fullmatch(text):  # the common case; the pattern bounds its length
+            simple = Decimal(text)
+            if simple.is_zero() and not zero:
+                raise MoneyError(f"{what} {_shown(value)} must be more than zero")
+            if simple.is_zero() or min_exponent <= simple.adjusted() <= max_exponent:
+                return simple
+    elif isinstance(value, Decimal):
         text = str(value) if value.is_finite() else "nan"
     elif isinstance(value, int):
         if abs(value).bit_length() > 300:  # far beyond 10^78; str() of it is already costly
             raise MoneyError(f"{what} is out of range ({value.bit_length()}-bit integer)")
         text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
     else:
         raise MoneyError(f"{what} must be a decimal number, got {type(value).__name__}")
     if not text:
@@ -120,6 +128,8 @@ def parse_count(value: Any, what: str, *, maximum: int = MAX_COUNT) -> int:
         raise MoneyError(f"{what} must be a whole number, got {_shown(value)}")
     if isinstance(value, int):
         number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        number = int(value)  # the common case: plain digits, far below the maximum
     else:
         text = str(value).strip()
         if not text:

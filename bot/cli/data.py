@@ -117,7 +117,7 @@ def curate(
     top: int | None = typer.Option(None, min=1, help="How many candidates to select."),
 ) -> None:
     """Select candidates: still, not nsfw, trimmed per year, ranked by value score."""
-    from bot.curation.curate import CurationParams
+    from bot.curation.curate import CurationParams, count_listings
     from bot.curation.curate import curate as run_curation
 
     context: AppContext = ctx.obj
@@ -132,7 +132,9 @@ def curate(
         console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     params = CurationParams(trim=trim_level, years=year_range, top=top or settings.curate_top)
-    report = run_curation(context.engine, params)
+    total = count_listings(context.engine)
+    with progress_reporter("curate", total, unit="listings") as update:
+        report = run_curation(context.engine, params, progress=update)
     table = Table(title=f"Curation of {report.considered} listings")
     table.add_column("outcome")
     table.add_column("count", justify="right")

@@ -26,6 +26,8 @@ from scraper.csv_file import open_csv
 COLUMNS = ["listing_id", "item_id", "title", "creator", "price", "currency", "likes", "nsfw",
            "media_type", "year"]  # fmt: skip
 CSV_COLUMNS = ("price", "likes", "year", "type", "symbol", "nsfw")
+_NOT_FOR_CURATION = ("item_id", "creator", "currency")
+_READ_CHUNK = 200_000
 _GROUPED = r"[+-]?[0-9]{1,3}(?:(?P<s>[,_])[0-9]{3})(?:(?P=s)[0-9]{3})*(?:\.[0-9]*)?"
 _MAX_LIKES = 2**53  # exact in a float; far beyond any real count
 
@@ -79,18 +81,34 @@ def load_csv(csv_path: Path) -> Loaded:
     return loaded
 
 
-def load_store(engine: Engine) -> Loaded:
-    query = (
-        "SELECT id AS listing_id, item_id, title, creator, price, currency, likes, nsfw,"
-        " media_type, year FROM listings"
-    )
+def load_store(engine: Engine, *, curation_only: bool = False) -> Loaded:
+    """The stored listings. `curation_only` reads just what curation needs, with the
+    repetitive text as categoricals (a million listings in a few hundred MB)."""
+    wanted = [c for c in COLUMNS if not (curation_only and c in _NOT_FOR_CURATION)]
+    select_list = ", ".join("id AS listing_id" if c == "listing_id" else c for c in wanted)
+    frames = []
     with engine.connect() as connection:
-        frame = pd.read_sql_query(query, connection)
-    frame["price"] = pd.to_numeric(frame["price"], errors="coerce")
-    frame["likes"] = _counts(frame["likes"])
-    frame["nsfw"] = frame["nsfw"].astype(bool)
-    frame["year"] = pd.to_numeric(frame["year"], errors="coerce")
-    frame["listing_id"] = frame["listing_id"].astype("Int64")
+        for chunk in pd.read_sql_query(
+            f"SELECT {select_list} FROM listings", connection, chunksize=_READ_CHUNK
+        ):
+            chunk["price"] = pd.to_numeric(chunk["price"], errors="coerce")
+            chunk["likes"] = _counts(chunk["likes"])
+            chunk["nsfw"] = chunk["nsfw"].fillna(False).astype(bool)
+            chunk["year"] = pd.to_numeric(chunk["year"], errors="coerce")
+            chunk["listing_id"] = chunk["listing_id"].astype("Int64")
+            frames.append(chunk)
+    if not frames:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in wanted})
+        for column in ("price", "year"):
+            frame[column] = frame[column].astype("float64")
+        frame["listing_id"] = frame["listing_id"].astype("Int64")
+    else:
+        frame = pd.concat(frames, ignore_index=True)
+    if curation_only:
+        for column in ("title", "media_type"):
+            frame[column] = frame[column].astype("category")
+    for column in _NOT_FOR_CURATION if curation_only else ():
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     return _clean(frame[COLUMNS])
 
 
