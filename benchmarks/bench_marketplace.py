@@ -53,7 +53,7 @@ from marketplace.eip712 import Order, mint721_typed_data, order_typed_data  # no
 from marketplace.networks import SEPOLIA  # noqa: E402
 from marketplace.sync import parse_bid, published_items, sync_bids  # noqa: E402
 from marketplace.token_ids import local_token_id  # noqa: E402
-from marketplace.wallet import Wallet, import_keystore  # noqa: E402
+from marketplace.wallet import MIN_SCRYPT_N, Wallet, import_keystore  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.models.market import Bid  # noqa: E402
 from tests.marketplace.helpers import add_pinned_artwork, new_engine  # noqa: E402
@@ -110,7 +110,7 @@ def per_bid_lookup_sync(engine, market, mode: str, weth: str) -> tuple[int, int]
 
 def _fresh_publisher(root: Path, n: int, env: dict[str, str]):  # type: ignore[no-untyped-def]
     data_dir = Path(tempfile.mkdtemp(dir=root))
-    import_keystore(data_dir / "wallet", secrets.token_hex(32), PASSPHRASE, scrypt_n=2**10)
+    import_keystore(data_dir / "wallet", secrets.token_hex(32), PASSPHRASE, scrypt_n=MIN_SCRYPT_N)
     engine = new_engine(data_dir)
     for i in range(n):
         add_pinned_artwork(engine, i + 1)

@@ -169,9 +169,16 @@ def run_demo(base_data_dir: Path) -> int:
 
 
 def main() -> None:
+    from bot.cli.settings_report import report_invalid_settings
     from bot.settings import load_settings
+    from bot.settings_errors import SettingsError
 
-    sys.exit(run_demo(load_settings().data_dir))
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        report_invalid_settings(exc.problems)
+        sys.exit(2)
+    sys.exit(run_demo(settings.data_dir))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from bot.context import AppContext
 from bot.settings import MarketplaceMode
-from storage.migrations import current_version, latest_version
+from storage import schema
+from storage.errors import describe
 
 MIN_FREE_BYTES = 2 * 1024**3
 
@@ -48,18 +49,39 @@ def _check_config(context: AppContext) -> CheckResult:
 
 
 def _check_database(context: AppContext) -> CheckResult:
-    with context.engine.connect() as connection:
-        version = current_version(connection)
-    latest = latest_version()
-    if version != latest:
-        return CheckResult("database", "fail", f"schema v{version}, expected v{latest}")
-    return CheckResult("database", "ok", f"{context.settings.db_url} schema v{version}")
+    from storage.db import integrity_problems, make_engine
+
+    # Read-only, the schema as it is: doctor reports an old, new or damaged database; it never
+    # creates or migrates one.
+    engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
+    found = schema.state(engine)
+    if found.is_empty:
+        return CheckResult("database", "warn", "empty: the first command creates the schema")
+    if found.current is not None and found.current not in schema.known_revisions():
+        detail = f"revision {found.current} is newer than this code ({found.head}): upgrade nftbot"
+        return CheckResult("database", "fail", detail)
+    problems = integrity_problems(engine)
+    if problems:
+        detail = f"damaged ({problems[0]}): restore a backup; `bot db check` lists the damage"
+        return CheckResult("database", "fail", detail)
+    checked = "" if problems is None else ", quick_check ok"
+    if not found.is_current:
+        where = found.current or f"hand-written v{found.legacy_version}"
+        return CheckResult(
+            "database", "fail", f"schema {where}, code needs {found.head}: run `bot db upgrade`"
+        )
+    return CheckResult(
+        "database", "ok", f"{describe(context.settings.db_url)} revision {found.current}{checked}"
+    )
 
 
 def _check_disk(context: AppContext) -> CheckResult:
-    context.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(context.settings.data_dir).free
-    detail = f"{free / 1024**3:.1f} GiB free under {context.settings.data_dir}"
+    # The nearest existing directory: doctor creates nothing, not even the data dir.
+    where = context.settings.data_dir.resolve()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    detail = f"{free / 1024**3:.1f} GiB free under {where}"
     return CheckResult("disk", "ok" if free >= MIN_FREE_BYTES else "fail", detail)
 
 

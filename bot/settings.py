@@ -1,18 +1,52 @@
-"""Settings: one source of truth, read from `.env` and `BOT_*` environment variables.
+"""Settings: one source of truth, read from an env file and `BOT_*` environment variables.
 
-Validated at start-up so a typo fails before the daemon does anything. Secrets are
+Validated at start-up so a typo fails before the daemon does anything: every number has
+bounds, every URL, address, price and path is checked (`bot.settings_checks`), and an unknown
+`BOT_*` name is an error naming the closest real one (`bot.settings_errors`). Secrets are
 `SecretStr` so they never print by accident; `bot config show` redacts them explicitly.
 Dry run and testnet are the defaults: the real marketplace needs two explicit settings.
 """
 
 from __future__ import annotations
 
+import os
+import typing
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import settings_checks as checks
+from bot.settings_errors import SettingsError, describe_validation_error, env_file_problems
+
+# Rarible's ExchangeV2 (RaribleTransferManager.transferRoyalties) reverts every sale whose
+# royalties total more than 5000 bps: an item minted above that can be listed but never sold.
+MAX_ROYALTY_BPS = 5000
+DEFAULT_ENV_FILE = Path(".env")
+
+
+def _blank_is_unset(value: object) -> object:
+    """`BOT_X=` (as copied from .env.example) means "not set" for an optional setting."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+HttpUrl = Annotated[str, AfterValidator(checks.http_url)]
+OptionalHttpUrl = Annotated[HttpUrl | None, BeforeValidator(_blank_is_unset)]
+DirectoryPath = Annotated[
+    Path, BeforeValidator(checks.path_text), AfterValidator(checks.directory_path)
+]
+Secret = Annotated[SecretStr | None, BeforeValidator(checks.secret_text)]
 
 
 class MarketplaceMode(StrEnum):
@@ -30,23 +64,39 @@ class PinnerKind(StrEnum):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BOT_",
-        env_file=".env",
+        env_file=DEFAULT_ENV_FILE,
         env_file_encoding="utf-8",
-        extra="ignore",
+        extra="ignore",  # unknown BOT_* names are reported by load_settings, with a suggestion
         validate_default=True,
     )
 
     # --- core -----------------------------------------------------------------------------
-    data_dir: Path = Field(Path("data"), description="Where the database, blobs and caches live.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/bot.db (WAL mode)."
+    data_dir: DirectoryPath = Field(
+        Path("data"), description="Where the database, blobs and caches live."
+    )
+    database_url: Annotated[
+        Annotated[str, AfterValidator(checks.database_url)] | None,
+        BeforeValidator(_blank_is_unset),
+    ] = Field(
+        None,
+        description="SQLAlchemy URL, sqlite:///… or postgresql+psycopg://…; "
+        "default sqlite:///<data_dir>/bot.db (WAL mode).",
+    )
+    db_auto_upgrade: bool = Field(
+        False,
+        description="Daemon: upgrade an older database schema at start instead of refusing "
+        "it (SQLite: after a backup copy of the file; PostgreSQL: no file backup, use pg_dump).",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     # --- curation ---------------------------------------------------------------------------
     curate_trim: float = Field(0.05, ge=0.0, lt=0.5, description="Per-year price trim fraction.")
-    curate_years: str = Field("2017-2021", description="Inclusive year range, e.g. 2017-2021.")
-    curate_top: int = Field(100, ge=1, description="How many candidates curation selects.")
+    curate_years: str = Field(
+        "2017-2021", description="Inclusive year range within 1970-2100, e.g. 2017-2021."
+    )
+    curate_top: int = Field(
+        100, ge=1, le=100_000, description="How many candidates curation selects."
+    )
 
     # --- marketplace (Rarible) ----------------------------------------------------------------
     marketplace_mode: MarketplaceMode = Field(
@@ -55,31 +105,52 @@ class Settings(BaseSettings):
     mainnet_confirm: bool = Field(
         False, description="Must be true, together with mode=mainnet, to touch real money."
     )
-    rarible_api_key: SecretStr | None = Field(None, description="X-API-KEY for the Rarible API.")
-    rarible_api_url: str | None = Field(
-        None, description="Override the Rarible API base URL (tests, proxies)."
+    rarible_api_key: Secret = Field(None, description="X-API-KEY for the Rarible API.")
+    rarible_api_url: OptionalHttpUrl = Field(
+        None, description="Override the Rarible API base URL (tests, proxies); http(s)."
     )
-    wallet_passphrase: SecretStr | None = Field(
+    wallet_passphrase: Secret = Field(
         None, description="Unlocks the keystore for unattended runs (daemon)."
     )
-    publish_cap: int = Field(100, ge=1, description="Max items published per collection run.")
+    publish_cap: int = Field(
+        100, ge=1, le=10_000, description="Max items published per collection run."
+    )
     listing_kind: str = Field(
         "open-for-bids", description="open-for-bids (lazy mint, no sell order) or fixed-price."
     )
-    listing_price_eth: str = Field("0.05", description="Fixed-price listing price in ETH.")
-    royalty_bps: int = Field(1000, ge=0, lt=10000, description="Royalty in basis points (<100%).")
-    rarible_collection: str | None = Field(
-        None, description="Lazy-mint ERC-721 address; default: Rarible's shared one per network."
+    listing_price_eth: Annotated[str, AfterValidator(checks.price_eth)] = Field(
+        "0.05",
+        description="Fixed-price listing price in ETH: more than 0, at most 18 decimals.",
+    )
+    royalty_bps: int = Field(
+        1000,
+        ge=0,
+        le=MAX_ROYALTY_BPS,
+        description="Royalty in basis points (1000 = 10%).",
+        json_schema_extra={
+            "why": "Rarible's exchange reverts every sale whose royalties total more than 50% "
+            "(5000 bps), so such an item could be listed but never bought"
+        },
+    )
+    rarible_collection: Annotated[
+        Annotated[str, AfterValidator(checks.eth_address)] | None,
+        BeforeValidator(_blank_is_unset),
+    ] = Field(
+        None,
+        description="Lazy-mint ERC-721 address (0x + 40 hex); default: Rarible's shared one "
+        "per network.",
     )
     listing_duration_days: int = Field(
-        30, ge=1, le=3650, description="How long a fixed-price sell order stays valid."
+        30, ge=1, le=3650, description="How long a fixed-price sell order stays valid (days)."
     )
 
     # --- IPFS -----------------------------------------------------------------------------------
     ipfs_pinner: PinnerKind = Field(PinnerKind.LOCAL, description="local, kubo or pinning-service.")
-    ipfs_api_url: str = Field("http://127.0.0.1:5001", description="Kubo RPC API base URL.")
-    pinning_service_url: str | None = Field(None, description="IPFS Pinning Service API base.")
-    pinning_service_token: SecretStr | None = Field(None, description="Bearer token for it.")
+    ipfs_api_url: HttpUrl = Field("http://127.0.0.1:5001", description="Kubo RPC API base URL.")
+    pinning_service_url: OptionalHttpUrl = Field(
+        None, description="IPFS Pinning Service API base URL; http(s)."
+    )
+    pinning_service_token: Secret = Field(None, description="Bearer token for it.")
     ipfs_cid_version: int = Field(1, ge=0, le=1, description="CID version for new content.")
     ipfs_pin_frames: bool = Field(False, description="Pin every generated frame as it is written.")
     ipfs_provide_via_kubo: bool = Field(
@@ -87,50 +158,81 @@ class Settings(BaseSettings):
         description="With pinner=pinning-service, also add content to the kubo node at "
         "BOT_IPFS_API_URL and send its addresses as origins, so the service can fetch it.",
     )
-    ipfs_gateways: str = Field(
+    ipfs_gateways: Annotated[str, AfterValidator(checks.http_url_list)] = Field(
         "https://ipfs.io/ipfs/,https://dweb.link/ipfs/",
-        description="Comma-separated gateways tried in order to fetch ipfs:// images.",
+        description="Comma-separated http(s) gateways tried in order to fetch ipfs:// images.",
     )
 
     # --- generator ----------------------------------------------------------------------------
-    generator_device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
-    generator_steps: int = Field(20, ge=1, description="Iterations per artwork (frames kept).")
-    generator_size: int = Field(512, ge=16, description="Output side in pixels.")
-    generator_batch: int | None = Field(None, ge=1, description="Batch size; None = fit memory.")
-    generator_vqgan: str = Field("vqgan_wikiart_16384", description="VQGAN weights name.")
-    generator_clip: str = Field("clip_vit_b32", description="CLIP weights name.")
-    weights_dir: Path | None = Field(None, description="Directory of weights placed by hand.")
+    generator_device: Annotated[str, AfterValidator(checks.torch_device)] = Field(
+        "auto", description="auto, cpu, cuda or cuda:N."
+    )
+    generator_steps: int = Field(
+        20, ge=1, le=10_000, description="Iterations per artwork, frames kept."
+    )
+    generator_size: int = Field(512, ge=16, le=2048, description="Output side in pixels.")
+    generator_batch: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
+        None, ge=1, le=1024, description="Batch size; empty = fit memory."
+    )
+    generator_vqgan: str = Field(
+        "vqgan_wikiart_16384", description="VQGAN weights name (see `bot models list`)."
+    )
+    generator_clip: str = Field(
+        "clip_vit_b32", description="CLIP weights name (see `bot models list`)."
+    )
+    weights_dir: Annotated[DirectoryPath | None, BeforeValidator(_blank_is_unset)] = Field(
+        None, description="Directory of weights placed by hand."
+    )
     allow_smoke_test_models: bool = Field(
         False, description="Let the demo use tiny untrained models when real weights are absent."
     )
 
     # --- scraper ----------------------------------------------------------------------------------
-    opensea_api_key: SecretStr | None = Field(None, description="X-API-KEY for OpenSea API v2.")
-    scrape_rate_per_second: float = Field(2.0, gt=0, description="Per-host request rate.")
-    scrape_concurrency: int = Field(4, ge=1, description="Concurrent requests overall.")
-    scrape_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
-    download_max_bytes: int = Field(50_000_000, ge=1, description="Image size cap in bytes.")
-    download_max_pixels: int = Field(64_000_000, ge=1, description="Decompression-bomb cap.")
+    opensea_api_key: Secret = Field(None, description="X-API-KEY for OpenSea API v2.")
+    scrape_rate_per_second: float = Field(
+        2.0, ge=0.01, le=1000, description="Per-host request rate."
+    )
+    scrape_concurrency: int = Field(4, ge=1, le=64, description="Concurrent requests overall.")
+    scrape_timeout_s: float = Field(
+        30.0, ge=0.1, le=600, description="Per-request timeout in seconds."
+    )
+    download_max_bytes: int = Field(
+        50_000_000,
+        ge=1024,
+        le=1_000_000_000,
+        description="Image size cap in bytes.",
+    )
+    download_max_pixels: int = Field(
+        64_000_000,
+        ge=1024,
+        le=268_435_456,
+        description="Decompression-bomb cap in pixels.",
+    )
     allow_private_addresses: bool = Field(
         False, description="Allow downloads from loopback/private addresses (tests only)."
     )
-    user_agent: str = Field(
+    user_agent: Annotated[str, AfterValidator(checks.header_text)] = Field(
         "nftbot/0.1 (+https://github.com/nftbot/nftbot; generative-art publishing bot)",
-        description="User-Agent sent with every request.",
+        max_length=300,
+        description="User-Agent sent with every request (printable ASCII).",
     )
-    opensea_api_url: str | None = Field(
+    opensea_api_url: OptionalHttpUrl = Field(
         None, description="Override the OpenSea API base URL (default https://api.opensea.io)."
     )
-    rarible_collections: str = Field(
+    rarible_collections: Annotated[str, AfterValidator(checks.rarible_collection_ids)] = Field(
         "", description="Comma-separated Rarible collection ids to scrape, e.g. ETHEREUM:0x…"
     )
-    opensea_collections: str = Field("", description="Comma-separated OpenSea slugs to scrape.")
-    scrape_burst: int = Field(1, ge=1, description="Requests a host may get back to back.")
-    scrape_page_size: int = Field(100, ge=1, le=1000, description="Listings asked per page.")
-    scrape_page_rules: Path | None = Field(
-        None, description="YAML file of per-site CSS-selector rules for the browser source."
+    opensea_collections: Annotated[str, AfterValidator(checks.opensea_slugs)] = Field(
+        "", description="Comma-separated OpenSea slugs to scrape."
     )
-    chromium_path: str = Field(
+    scrape_burst: int = Field(1, ge=1, le=100, description="Requests a host may get back to back.")
+    scrape_page_size: int = Field(100, ge=1, le=1000, description="Listings asked per page.")
+    scrape_page_rules: Annotated[
+        Annotated[Path, BeforeValidator(checks.path_text), AfterValidator(checks.existing_file)]
+        | None,
+        BeforeValidator(_blank_is_unset),
+    ] = Field(None, description="YAML file of per-site CSS-selector rules for the browser source.")
+    chromium_path: Annotated[str, AfterValidator(checks.path_text)] = Field(
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
     )
 
@@ -139,27 +241,38 @@ class Settings(BaseSettings):
     def _known_level(cls, value: str) -> str:
         level = value.upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError(f"unknown log level {value!r}")
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
     @field_validator("curate_years")
     @classmethod
     def _year_range(cls, value: str) -> str:
-        parse_year_range(value)
+        checks.year_range(value)
         return value
 
     @field_validator("listing_kind")
     @classmethod
     def _listing_kind(cls, value: str) -> str:
         if value not in {"open-for-bids", "fixed-price"}:
-            raise ValueError("listing_kind must be 'open-for-bids' or 'fixed-price'")
+            raise ValueError("must be open-for-bids or fixed-price")
+        return value
+
+    @field_validator("generator_vqgan", "generator_clip")
+    @classmethod
+    def _known_weights(cls, value: str, info: Any) -> str:
+        from generator.registry import REGISTRY, WeightKind
+
+        kind = WeightKind.VQGAN if info.field_name == "generator_vqgan" else WeightKind.CLIP
+        known = sorted(name for name, spec in REGISTRY.items() if spec.kind is kind)
+        if value not in known:
+            raise ValueError(f"unknown {kind.value.upper()} weights; known: {', '.join(known)}")
         return value
 
     @model_validator(mode="after")
     def _mainnet_needs_confirmation(self) -> Settings:
         if self.marketplace_mode is MarketplaceMode.MAINNET and not self.mainnet_confirm:
             raise ValueError(
-                "marketplace_mode=mainnet spends real money: set BOT_MAINNET_CONFIRM=true "
+                "BOT_MARKETPLACE_MODE=mainnet spends real money: set BOT_MAINNET_CONFIRM=true "
                 "as well, or use testnet / dry-run"
             )
         return self
@@ -205,21 +318,42 @@ class Settings(BaseSettings):
         return shown
 
 
+def allowed_values(name: str) -> str | None:
+    """What a numeric, boolean or choice setting accepts, from its type and bounds, for
+    .env.example: 'whole number, 1 to 10000'. None for text (its description says)."""
+    import annotated_types
+
+    field = Settings.model_fields[name]
+    kinds = {int: "whole number", float: "number", bool: "true or false"}
+    base = next(
+        (arg for arg in (field.annotation, *typing.get_args(field.annotation)) if arg in kinds),
+        field.annotation,
+    )
+    if isinstance(base, type) and issubclass(base, StrEnum):
+        return "one of " + ", ".join(member.value for member in base)
+    if base not in kinds:
+        return None
+    low = high = None
+    for bound in field.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"{bound.ge}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"more than {bound.gt}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"{bound.le}"
+        elif isinstance(bound, annotated_types.Lt):
+            high = f"less than {bound.lt}"
+    text = kinds[base]
+    if low and high:
+        text += f", {low} to {high}"
+    if field.default is None:
+        text += "; empty = not set"
+    return text
+
+
 def parse_year_range(text: str) -> tuple[int, int]:
     """'2017-2021' -> (2017, 2021); a single year is a range of one."""
-    parts = text.split("-")
-    try:
-        if len(parts) == 1:
-            first = last = int(parts[0])
-        elif len(parts) == 2:
-            first, last = int(parts[0]), int(parts[1])
-        else:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"year range {text!r} is not YEAR or YEAR-YEAR") from None
-    if first > last:
-        raise ValueError(f"year range {text!r} starts after it ends")
-    return first, last
+    return checks.year_range(text)
 
 
 def _redact_url_password(url: str) -> str:
@@ -229,6 +363,23 @@ def _redact_url_password(url: str) -> str:
     return f"{scheme}://{user}:********@{host}"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings from env/.env plus explicit overrides (CLI flags, tests)."""
-    return Settings(**overrides)
+def load_settings(
+    *, env_file: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build settings from the environment, the env file and explicit overrides (tests).
+
+    The env file is `env_file` (the `--env-file` option), else `$BOT_ENV_FILE`, else `.env`
+    in the working directory when there is one. Raises SettingsError listing every problem:
+    bad values, unknown `BOT_*` names (with the closest real one) and a missing env file.
+    """
+    environ = os.environ if environ is None else environ
+    known = set(Settings.model_fields)
+    chosen, problems = env_file_problems(env_file, environ, known, default=DEFAULT_ENV_FILE)
+    try:
+        arguments: dict[str, Any] = {"_env_file": chosen, **overrides}  # None: no file at all
+        settings = Settings(**arguments)
+    except ValidationError as exc:
+        problems += describe_validation_error(exc, Settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings

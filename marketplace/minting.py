@@ -16,7 +16,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, update
+from sqlalchemy import BigInteger, cast, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -80,7 +80,7 @@ def reserve_token_id(
         token_id, source = api_id, "api"
     else:
         highest = session.exec(
-            select(func.max(cast(col(TokenReservation.serial), Integer))).where(
+            select(func.max(cast(col(TokenReservation.serial), BigInteger))).where(
                 TokenReservation.collection == collection,
                 TokenReservation.creator == creator.lower(),
                 TokenReservation.source == "local",

@@ -17,11 +17,13 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from marketplace.eip712 import sign_with_key
+from marketplace.keystore_format import MAX_SCRYPT_N, KeystoreMalformed, parse_keystore
 from marketplace.signing_stack import Account
-from storage.net import safe_json
 
 KEYSTORE_NAME = "keystore.json"
 MIN_PASSPHRASE_LENGTH = 8
+# Below 2^14 a copied keystore falls to a brute-force search of the passphrase at once.
+MIN_SCRYPT_N = 2**14
 
 
 class WalletError(Exception):
@@ -45,6 +47,18 @@ def _check_passphrase(passphrase: str) -> None:
         raise WalletError(f"the passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters")
 
 
+def check_scrypt_n(n: int | None) -> None:
+    """None (eth-account's default, 2^18) or a power of two from 2^14 to 2^20."""
+    if n is None:
+        return
+    if not MIN_SCRYPT_N <= n <= MAX_SCRYPT_N or n & (n - 1):
+        raise WalletError(
+            f"the scrypt work factor must be a power of two from {MIN_SCRYPT_N} (2^14) to "
+            f"{MAX_SCRYPT_N} (2^20), got {n}: a smaller one lets a copied keystore be "
+            "brute-forced"
+        )
+
+
 def _parse_private_key(text: str) -> bytes:
     cleaned = text.strip().removeprefix("0x").removeprefix("0X")
     try:
@@ -61,6 +75,7 @@ def _parse_private_key(text: str) -> bytes:
 
 def _write_keystore(wallet_dir: Path, key: bytes, passphrase: str, scrypt_n: int | None) -> Path:
     _check_passphrase(passphrase)
+    check_scrypt_n(scrypt_n)
     path = keystore_path(wallet_dir)
     if path.exists():
         raise WalletError(f"a keystore already exists at {path}; refusing to overwrite it")
@@ -94,40 +109,53 @@ def import_keystore(
 
 
 def _read_keystore(wallet_dir: Path) -> dict[str, Any]:
+    """The keystore, every field checked; a tampered one is named, never a TypeError."""
     path = keystore_path(wallet_dir)
     try:
-        data = safe_json.loads(path.read_bytes(), source=f"keystore {path}")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise WalletError(
             f"no keystore at {path}: run `bot wallet create` or `bot wallet import`"
         ) from None
-    except safe_json.UnsafeJson as exc:
-        raise WalletError(str(exc)) from None
-    if not isinstance(data, dict) or data.get("version") != 3 or "crypto" not in data:
-        raise WalletError(f"keystore {path} is not an Ethereum v3 keystore")
-    return data
+    except OSError as exc:
+        raise WalletError(f"cannot read keystore {path} ({exc.strerror})") from None
+    try:
+        return parse_keystore(raw)
+    except KeystoreMalformed as exc:
+        raise WalletError(f"keystore is malformed: {exc} ({path})") from None
 
 
 def keystore_info(wallet_dir: Path) -> KeystoreInfo:
-    """What can be read without the passphrase: the address and the KDF."""
+    """What can be read without the passphrase: the address (as stored) and the KDF."""
     data = _read_keystore(wallet_dir)
     crypto = data["crypto"]
-    kdf = str(crypto.get("kdf"))
-    scrypt_n = crypto.get("kdfparams", {}).get("n") if kdf == "scrypt" else None
+    kdf = str(crypto["kdf"])
+    scrypt_n = int(crypto["kdfparams"]["n"]) if kdf == "scrypt" else None
     return KeystoreInfo(
-        keystore_path(wallet_dir), to_checksum_address(data["address"]), kdf, scrypt_n
+        keystore_path(wallet_dir), to_checksum_address("0x" + data["address"]), kdf, scrypt_n
     )
 
 
 def unlock(wallet_dir: Path, passphrase: str) -> Wallet:
+    """Decrypt the key; refuses a keystore whose stored address is not its key's."""
     data = _read_keystore(wallet_dir)
+    path = keystore_path(wallet_dir)
     try:
         key = bytes(Account.decrypt(data, passphrase))
-    except ValueError:
-        raise WalletError(f"wrong passphrase for keystore {keystore_path(wallet_dir)}") from None
-    wallet = Wallet(key)
-    if wallet.address != to_checksum_address(data["address"]):
-        raise WalletError(f"keystore {keystore_path(wallet_dir)} address does not match its key")
+    except ValueError as exc:
+        if "MAC" in str(exc):  # the passphrase or the encrypted key is not the one stored
+            raise WalletError(f"wrong passphrase for keystore {path}") from None
+        raise WalletError(f"keystore is malformed: {exc} ({path})") from None
+    try:
+        wallet = Wallet(key)
+    except ValueError:  # decrypted to a number outside the secp256k1 range
+        raise WalletError(f"keystore is malformed: the key it holds is invalid ({path})") from None
+    stored = to_checksum_address("0x" + data["address"])
+    if wallet.address != stored:
+        raise WalletError(
+            f"keystore {path} says address {stored} but its key is {wallet.address}: the file "
+            "was altered or damaged; do not use it, and send nothing to that address"
+        )
     return wallet
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from scraper.errors import ConfigurationError, ScrapeError
 from scraper.source import Page, PriceSeen, ScrapedListing, Source
 from storage.db import session_scope
+from storage.errors import is_transient
 from storage.listings import UpsertOutcome, upsert_listing, upsert_listings
 from storage.models.scrape import PriceObservation, ScrapeCursor, ScrapeRun, ScrapeRunStatus
 from storage.types import utcnow
@@ -143,10 +144,10 @@ def _store_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
         staged.failures = list(summary.failures)
         try:
             _write_page(engine, source, page, staged)
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == _LOCK_ATTEMPTS:
+        except Exception as exc:
+            if not is_transient(exc) or attempt == _LOCK_ATTEMPTS:
                 raise
-            log.info("database busy, page retried (%d): %s", attempt, exc.orig)
+            log.info("database busy, page retried (%d): %s", attempt, exc)
             time.sleep(0.1 * 2**attempt)
             continue
         summary.__dict__.update(staged.__dict__)
@@ -161,7 +162,8 @@ def _write_page(engine: Engine, source: Source, page: Page, summary: ScrapeSumma
     with session_scope(engine) as session:
         # Write first: the transaction takes SQLite's write lock now, waiting politely
         # (busy_timeout) for other writers, instead of failing later when a read
-        # transaction tries to upgrade (SQLITE_BUSY with parallel collections).
+        # transaction tries to upgrade (SQLITE_BUSY with parallel collections). On
+        # PostgreSQL the cursor row's lock makes two runs of one collection take turns.
         session.execute(
             update(ScrapeCursor)
             .where(
@@ -295,15 +297,16 @@ def _finish(engine: Engine, summary: ScrapeSummary) -> None:
 
 
 def _retry_locked(action: Callable[[], None]) -> None:
-    """Run a short transaction again while another writer holds the database."""
+    """Run a short transaction again while another writer holds the database (SQLite's lock
+    past the busy timeout) or PostgreSQL reports a serialization failure or deadlock."""
     for attempt in range(1, _LOCK_ATTEMPTS + 1):
         try:
             action()
             return
-        except OperationalError as exc:
-            if "locked" not in str(exc) or attempt == _LOCK_ATTEMPTS:
+        except Exception as exc:
+            if not is_transient(exc) or attempt == _LOCK_ATTEMPTS:
                 raise
-            log.info("database busy, retrying (%d): %s", attempt, exc.orig)
+            log.info("database busy, retrying (%d): %s", attempt, exc)
             time.sleep(0.1 * 2**attempt)
 
 

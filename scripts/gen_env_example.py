@@ -10,12 +10,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.settings import Settings
+from bot.settings import Settings, allowed_values
 
 HEADER = """\
 # nftbot settings. Copy to .env and edit; every variable can also be set in the environment.
 # Defaults are safe: dry-run marketplace (nothing is sent), testnet, local IPFS blockstore.
 # Generated from bot/settings.py by scripts/gen_env_example.py; do not edit by hand.
+# Values are checked at start: a bad value or an unknown BOT_* name stops every command with
+# exit code 2 and one line per problem. Another file: bot --env-file PATH, or BOT_ENV_FILE.
 """
 
 
@@ -29,6 +31,9 @@ def render() -> str:
         if isinstance(default, bool):
             shown = str(default).lower()
         lines.append(f"# {field.description or name}")
+        allowed = allowed_values(name)
+        if allowed:
+            lines.append(f"# Allowed: {allowed}.")
         lines.append(f"# BOT_{name.upper()}={shown}")
         lines.append("")
     return "\n".join(lines)

@@ -9,6 +9,10 @@ for pkg in "$@"; do apt_packages+=("$pkg"); done
 apt_packages+=(ipfs-cid)  # IPFS: the `ipfs_cid` CIDv0 oracle
 command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)  # IPFS: js-ipfs test node
 apt_packages+=(chromium)  # scraper: the browser source (Playwright cannot download one here)
+# storage: the tests start their own PostgreSQL server (initdb + pg_ctl from
+# /usr/lib/postgresql/<version>/bin, tests/postgres_server.py); the package's own cluster is
+# not used.
+apt_packages+=(postgresql)
 if ((${#apt_packages[@]})); then
   missing=()
   for pkg in "${apt_packages[@]}"; do

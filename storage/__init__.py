@@ -1,1 +1,2 @@
-"""Storage: SQLite database (models, sessions, migrations), content-addressed blobs, IPFS."""
+"""Storage: the database (SQLite or PostgreSQL: models, sessions, Alembic revisions, store
+errors), content-addressed blobs, IPFS."""

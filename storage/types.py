@@ -1,7 +1,7 @@
 """Column types SQLite does not get right by itself.
 
 - `DecimalText`: money as exact decimal text (wei-safe); SQLite's NUMERIC would round via float.
-- `UTCDateTime`: timestamps stored naive-UTC, returned timezone-aware.
+- `UTCDateTime`: timestamps returned timezone-aware (UTC) on every engine.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ class DecimalText(TypeDecorator[Decimal]):
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    impl = DateTime
+    """Timezone-aware in Python on every engine: PostgreSQL stores `timestamptz`; SQLite,
+    which has no time zones, stores naive UTC text. Naive datetimes are refused on write."""
+
+    impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
@@ -45,14 +48,15 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("timestamps must be timezone-aware")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:

@@ -94,3 +94,44 @@ def jsipfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield node
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """One PostgreSQL server per test session (per xdist worker), started on first use and
+    stopped at the end, whatever happened; skipped where PostgreSQL is not installed."""
+    from tests.postgres_server import PostgresUnavailable, start_server
+
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))  # conditional on the machine: `make test` installs it
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store's URL on each engine: a SQLite file, and a fresh PostgreSQL database
+    (dropped afterwards). Tests build the schema with `storage.db.make_engine(db_url)`."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def store_env(db_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`db_url` for tests that drive the CLI: BOT_DATABASE_URL points the commands at it
+    (the SQLite variant is the default file, data/bot.db)."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{data_dir / 'bot.db'}"
+    monkeypatch.setenv("BOT_DATABASE_URL", db_url)
+    return db_url

@@ -7,12 +7,13 @@ Each command group lives in its own module and registers itself on `app` through
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
 from bot.context import AppContext
 from bot.settings import load_settings
+from bot.settings_errors import SettingsError
 
 app = typer.Typer(
     name="bot",
@@ -23,16 +24,24 @@ app = typer.Typer(
 )
 from bot.cli.output import configure_logging  # noqa: E402
 from bot.cli.output import err_console as err  # noqa: E402
+from bot.cli.settings_report import report_invalid_settings  # noqa: E402
 
 
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    env_file: Path | None = typer.Option(
+        None,
+        "--env-file",
+        help="Settings file to read (default: $BOT_ENV_FILE, else .env in this directory).",
+        show_default=False,
+    ),
+) -> None:
     """Load and validate settings before any command runs."""
     try:
-        settings = load_settings()
-    except ValidationError as exc:
-        err.print(f"[red]Invalid settings:[/red]\n{exc}")
-        err.print("See .env.example for every setting and its meaning.")
+        settings = load_settings(env_file=env_file)
+    except SettingsError as exc:
+        report_invalid_settings(exc.problems)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
     ctx.obj = AppContext(settings)
@@ -63,8 +72,23 @@ _register_commands()
 
 
 def main() -> None:
+    from storage.errors import StoreError, classify_os_error
+    from storage.schema import SchemaError
+
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except SchemaError as exc:
+        err.print(f"database: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except StoreError as exc:  # damaged, read-only, full or unreachable store (storage/errors.py)
+        err.print(str(exc), markup=False, highlight=False)
+        sys.exit(2)
+    except OSError as exc:  # a full or read-only disk under the data dir (blobs, ipfs, outbox)
+        found = classify_os_error(exc)
+        if found is None:
+            raise
+        err.print(str(found), markup=False, highlight=False)
+        sys.exit(2)

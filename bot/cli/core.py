@@ -6,13 +6,16 @@ import json
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli.output import cell, console, safe
 from bot.context import AppContext
 from bot.doctor import run_checks
+from bot.text import printable
+from storage import schema
 from storage.artworks import counts_by_state
 from storage.db import session_scope
-from storage.migrations import current_version, latest_version
+from storage.errors import describe
 from storage.models import PIPELINE_ORDER, ArtworkState
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -30,18 +33,16 @@ def init(ctx: typer.Context) -> None:
     context: AppContext = ctx.obj
     context.settings.data_dir.mkdir(parents=True, exist_ok=True)
     context.blobs.root.mkdir(parents=True, exist_ok=True)
-    with context.engine.connect() as connection:
-        version = current_version(connection)
-    shown_url = context.settings.redacted().get("database_url") or context.settings.db_url
+    revision = schema.state(context.engine).current
     console.print(f"data dir: {safe(context.settings.data_dir.resolve())}")
-    console.print(f"database: {safe(shown_url)} (schema v{version})")
+    console.print(f"database: {safe(describe(context.settings.db_url))} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 
 def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Count artworks per state."""
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         counts = counts_by_state(session)
     ordered = [*PIPELINE_ORDER, ArtworkState.REJECTED, ArtworkState.FAILED]
     if as_json:
@@ -86,8 +87,10 @@ def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     table.add_column("setting")
     table.add_column("value")
     for name, value in shown.items():
-        table.add_row(f"BOT_{name.upper()}", "" if value is None else str(value))
+        # Text, not a markup string: a value such as `[/x]` is shown as written
+        cell = Text("" if value is None else printable(str(value)))
+        table.add_row(f"BOT_{name.upper()}", cell)
     console.print(table)
 
 
-__all__ = ["latest_version", "register"]
+__all__ = ["register"]

@@ -81,6 +81,7 @@ def eda(
     from bot.curation.eda import run_eda
     from bot.curation.frame import load_csv, load_store
     from scraper.csv_file import CsvFormatError
+    from storage.errors import describe
 
     context: AppContext = ctx.obj
     if input_csv is not None:
@@ -90,8 +91,8 @@ def eda(
             err_console.print(f"[red]{safe(exc)}[/red]")
             raise typer.Exit(2) from None
     else:
-        shown_url = context.settings.redacted().get("database_url") or context.settings.db_url
-        loaded, source = load_store(context.engine), f"the store ({shown_url})"
+        loaded = load_store(context.reader)
+        source = f"the store ({describe(context.settings.db_url)})"  # no password
     for warning in loaded.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
     for reason, count in loaded.dropped.items():

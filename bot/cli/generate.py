@@ -54,7 +54,9 @@ def generate(
     cutn: int = typer.Option(32, "--cutn", min=1, help="CLIP cutouts per artwork and step."),
     cut_method: str = typer.Option("pooled", "--cut-method", help="pooled or random."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 on CUDA), bf16, fp32."),
-    seed: int | None = typer.Option(None, "--seed", help="One seed for all (default per id)."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, max=2**63 - 1, help="One seed for all (default per id)."
+    ),
     extra_prompt: str | None = typer.Option(
         None,
         "--extra-prompt",

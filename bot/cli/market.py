@@ -119,7 +119,7 @@ def bids_list(
     from storage.models.market import Bid
 
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         query = select(Bid).where(Bid.mode == context.settings.marketplace_mode.value)
         if artwork is not None:
             query = query.where(Bid.artwork_id == artwork)
@@ -169,7 +169,7 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
     from storage.models.market import Sale
 
     context: AppContext = ctx.obj
-    with session_scope(context.engine) as session:
+    with session_scope(context.reader) as session:
         rows = session.exec(
             select(Sale)
             .where(Sale.mode == context.settings.marketplace_mode.value)

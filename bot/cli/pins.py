@@ -85,7 +85,8 @@ def pins(
 
     context: AppContext = ctx.obj
     pinners: dict[str, Pinner | ValueError] = {}
-    with session_scope(context.engine) as session:
+    # --check records what each pinner says now (a write); --no-check only reads.
+    with session_scope(context.engine if check else context.reader) as session:
         rows = list_pins(session, artwork_id=artwork_id)
         if check:
             for row in rows:

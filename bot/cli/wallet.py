@@ -12,12 +12,22 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from bot.cli.output import console, safe
 from bot.cli.output import err_console as err
 from bot.context import AppContext
+from bot.text import printable
 from marketplace.networks import network_for_mode
-from marketplace.wallet import WalletError, create_keystore, import_keystore, keystore_info
+from marketplace.wallet import (
+    KeystoreInfo,
+    WalletError,
+    check_scrypt_n,
+    create_keystore,
+    import_keystore,
+    keystore_info,
+    unlock,
+)
 
 wallet_app = typer.Typer(
     help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
@@ -44,15 +54,36 @@ def _new_passphrase(ctx: typer.Context) -> str:
 
 
 def _fail(exc: WalletError) -> typer.Exit:
-    err.print(f"[red]wallet:[/red] {safe(exc)}")
+    err.print(Text.assemble(("wallet:", "red"), " ", printable(str(exc))))
     return typer.Exit(1)
+
+
+def _scrypt_n(value: int | None) -> int | None:
+    try:
+        check_scrypt_n(value)
+    except WalletError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def _checked_info(ctx: typer.Context) -> KeystoreInfo:
+    """The keystore's public facts; with a passphrase at hand, the stored address is checked
+    against the key it decrypts, so an edited address is never shown as ours."""
+    context: AppContext = ctx.obj
+    info = keystore_info(_wallet_dir(ctx))
+    if context.settings.wallet_passphrase:
+        unlock(_wallet_dir(ctx), context.settings.wallet_passphrase.get_secret_value())
+    return info
 
 
 @wallet_app.command("create")
 def create(
     ctx: typer.Context,
     scrypt_n: int | None = typer.Option(
-        None, "--scrypt-n", help="scrypt work factor (power of two); default eth-account's 2^18."
+        None,
+        "--scrypt-n",
+        callback=_scrypt_n,
+        help="scrypt work factor, a power of two from 16384 (2^14) to 2^20; default 2^18.",
     ),
 ) -> None:
     """Generate a new key and store it encrypted. Refuses to overwrite an existing keystore."""
@@ -70,7 +101,9 @@ def import_(
     key_file: Path | None = typer.Option(
         None, "--key-file", help="File holding the hex private key (else prompt or stdin)."
     ),
-    scrypt_n: int | None = typer.Option(None, "--scrypt-n", help="scrypt work factor."),
+    scrypt_n: int | None = typer.Option(
+        None, "--scrypt-n", callback=_scrypt_n, help="scrypt work factor (as for create)."
+    ),
 ) -> None:
     """Store an existing private key encrypted."""
     if key_file is not None:
@@ -92,9 +125,9 @@ def import_(
 
 @wallet_app.command("address")
 def address(ctx: typer.Context) -> None:
-    """Print the wallet address (no passphrase needed)."""
+    """Print the wallet address; checked against the key when BOT_WALLET_PASSPHRASE is set."""
     try:
-        typer.echo(keystore_info(_wallet_dir(ctx)).address)
+        typer.echo(_checked_info(ctx).address)
     except WalletError as exc:
         raise _fail(exc) from None
 
@@ -104,7 +137,7 @@ def export_public(ctx: typer.Context) -> None:
     """Print what may be shared: address, keystore location and KDF, network. Never the key."""
     context: AppContext = ctx.obj
     try:
-        info = keystore_info(_wallet_dir(ctx))
+        info = _checked_info(ctx)
     except WalletError as exc:
         raise _fail(exc) from None
     mode = context.settings.marketplace_mode.value

@@ -32,6 +32,7 @@ from storage.artworks import artwork_ids as artwork_ids_in
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
+from storage.errors import StoreError
 from storage.models import Artwork, ArtworkState
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,8 @@ def generate_artworks(
             )
             pending[:0] = [batch[:half], batch[half:]]
             continue
+        except StoreError:
+            raise  # the store itself (damaged, read-only, full): no later batch can be saved
         except Exception as exc:  # one bad batch must not stop the others
             log.exception("generation batch failed")
             _fail_all(engine, batch, f"generation failed: {exc.__class__.__name__}: {exc}", report)

@@ -24,6 +24,7 @@ from marketplace.networks import Network, network_for_mode
 from marketplace.wallet import WalletError, unlock
 from storage.artworks import record_failure
 from storage.db import session_scope
+from storage.errors import StoreError
 from storage.models import Artwork, ArtworkState
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,8 @@ def _publish_isolated(publisher: Publisher, artwork_id: int) -> str:
     Whatever it interrupted is safe: intents in flight are reconciled on the next run."""
     try:
         return publish_one(publisher, artwork_id)
+    except StoreError:
+        raise  # a damaged, read-only or full store stops the batch: every artwork would fail
     except Exception as exc:
         log.exception("artwork %s: publishing stopped by an unexpected error", artwork_id)
         error = f"{type(exc).__name__}: {exc}"
@@ -194,6 +197,8 @@ def run_publish(
     try:
         for relisted, state in relist_expired(publisher).items():
             report.outcomes[relisted] = _outcome(publisher, relisted, state, "relisted, ")
+    except StoreError:
+        raise
     except Exception:  # relisting is housekeeping: it never blocks new artworks
         log.exception("relisting expired sell orders failed")
     for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:

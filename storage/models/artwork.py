@@ -83,9 +83,15 @@ class Artwork(SQLModel, table=True):
     )
     value_score: float | None = None
     rank: int | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    state_changed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    state_changed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
     def move_to(self, target: ArtworkState, *, reason: str | None = None) -> None:
@@ -122,4 +128,4 @@ class ArtworkEvent(SQLModel, table=True):
     from_state: str | None = None
     to_state: str
     reason: str | None = None
-    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -22,11 +22,13 @@ class Frame(SQLModel, table=True):
     blob_sha256: str = Field(description="PNG in the blob store.")
     loss: float | None = None
     prompt: str
-    seed: int
+    seed: int = Field(sa_type=BigInteger)  # --seed takes any 64-bit value
     model: str = Field(
         description="VQGAN and CLIP weight names, e.g. vqgan_wikiart_16384+clip_vit_b32"
     )
     width: int
     height: int
     chosen: bool = Field(default=False, description="The frame picked for publication.")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

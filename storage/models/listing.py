@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import DecimalText, UTCDateTime, utcnow
@@ -27,10 +27,10 @@ class Listing(SQLModel, table=True):
     currency: str | None = None
     currency_decimals: int | None = None
     price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
-    likes: int | None = None
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     nsfw: bool = False
     media_type: str | None = Field(default=None, description="PHOTO, GIF or VIDEO.")
-    token_count: int | None = None
+    token_count: int | None = Field(default=None, sa_type=BigInteger)
     year: int | None = None
     created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     listed_at: datetime | None = Field(
@@ -46,5 +46,9 @@ class Listing(SQLModel, table=True):
         default=None, sa_column=Column(Text()), description="Why the image download was refused."
     )
     raw_json: str | None = Field(default=None, sa_column=Column(Text()))
-    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    first_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import DecimalText, UTCDateTime, utcnow
@@ -43,16 +43,32 @@ class TokenReservation(SQLModel, table=True):
     source: str = Field(description="api (generate_token_id) or local.")
     mode: str
     artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
-    reserved_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    reserved_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+_LIVE_MINT = text("status != 'rejected'")
 
 
 class MintIntent(SQLModel, table=True):
     __tablename__ = "mint_intents"
+    # At most one live (not rejected) mint per artwork and mode, even with two publishers.
+    __table_args__ = (
+        Index(
+            "uq_mint_intent_live",
+            "artwork_id",
+            "mode",
+            unique=True,
+            sqlite_where=_LIVE_MINT,
+            postgresql_where=_LIVE_MINT,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     artwork_id: int = Field(foreign_key="artworks.id", index=True)
     mode: str = Field(description="dry-run, testnet or mainnet.")
-    chain_id: int
+    chain_id: int = Field(sa_type=BigInteger)
     collection: str
     token_id: str = Field(description="uint256 in decimal.")
     creator: str
@@ -63,8 +79,12 @@ class MintIntent(SQLModel, table=True):
     item_id: str | None = Field(default=None, description="Marketplace item id once stored.")
     sends: int = Field(default=0, description="How many times the request went out.")
     error: str | None = Field(default=None, sa_column=Column(Text()))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -86,16 +106,20 @@ class MarketOrder(SQLModel, table=True):
     price: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
     price_wei: Decimal = Field(sa_column=Column(DecimalText(), nullable=False))
     salt: str
-    start_ts: int
-    end_ts: int
+    start_ts: int = Field(sa_type=BigInteger)
+    end_ts: int = Field(sa_type=BigInteger)  # past 2038 for long listings
     data_type: str
     payload_json: str = Field(sa_column=Column(Text(), nullable=False))
     status: str = Field(default=IntentStatus.SIGNED.value, index=True)
     market_status: str | None = Field(default=None, description="ACTIVE, FILLED, CANCELLED...")
     sends: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text()))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -118,8 +142,12 @@ class Bid(SQLModel, table=True):
     price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
     status: str
     mode: str
-    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    first_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     raw_json: str | None = Field(default=None, sa_column=Column(Text()))
 
 
@@ -140,7 +168,9 @@ class Sale(SQLModel, table=True):
     price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
     sold_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     mode: str
-    seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     raw_json: str | None = Field(default=None, sa_column=Column(Text()))
 
 
@@ -151,4 +181,6 @@ class SyncCursor(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     cursor: str | None = None
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

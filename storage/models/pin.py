@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # The foreign-key targets must be in the metadata whenever pins are written.
@@ -37,10 +37,14 @@ class Pin(SQLModel, table=True):
     kind: str = Field(description="image, metadata or frame")
     artwork_id: int | None = Field(default=None, foreign_key="artworks.id", index=True)
     frame_id: int | None = Field(default=None, foreign_key="frames.id")
-    size: int
+    size: int = Field(sa_type=BigInteger)
     pinner: str = Field(description="local, kubo or pinning-service")
     status: str = PinStatus.QUEUED.value
     request_id: str | None = Field(default=None, description="Pinning-service request id.")
     error: str | None = Field(default=None, sa_column=Column(Text()))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -37,7 +37,9 @@ class PriceObservation(SQLModel, table=True):
         sa_column=Column(UTCDateTime()),
         description="When the market says it happened.",
     )
-    observed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    observed_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     # Lets an observation be added with a listing that has no id yet: the unit of work fills
     # listing_id at flush, so a page of new listings is inserted in one batch.
     listing: Listing = Relationship()
@@ -60,7 +62,9 @@ class ScrapeCursor(SQLModel, table=True):
     passes_completed: int = 0
     pass_started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     pass_completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class ScrapeRunStatus(StrEnum):
@@ -85,5 +89,7 @@ class ScrapeRun(SQLModel, table=True):
     unchanged: int = 0
     failed: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text()))
-    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -54,10 +54,10 @@ def test_doctor_exit_code_is_health(data_dir: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_doctor_checks_the_wallet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from marketplace.wallet import create_keystore
+    from marketplace.wallet import MIN_SCRYPT_N, create_keystore
 
     assert "bot wallet create" in runner.invoke(app, ["doctor"]).output
-    address = create_keystore(data_dir / "wallet", "a long passphrase", scrypt_n=1024)
+    address = create_keystore(data_dir / "wallet", "a long passphrase", scrypt_n=MIN_SCRYPT_N)
     assert "BOT_WALLET_PASSPHRASE unset" in runner.invoke(app, ["doctor"]).output
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", "a long passphrase")
     result = runner.invoke(app, ["doctor"])

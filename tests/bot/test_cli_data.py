@@ -19,6 +19,7 @@ def invoke(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.usefixtures("store_env")  # on SQLite and on PostgreSQL
 def test_import_eda_curate_status_on_the_sample(data_dir: Path, tmp_path: Path) -> None:
     images = tmp_path / "images"
     build_sample_images(images)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -25,8 +24,8 @@ def add(engine: Engine, item: str, **fields: object) -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def engine(db_url: str) -> Engine:
+    return make_engine(db_url)
 
 
 def by_item(engine: Engine) -> dict[str, Artwork]:
@@ -109,16 +108,15 @@ def test_negative_likes_never_make_a_nan_score(engine: Engine) -> None:
     assert curate(engine, CurationParams(trim=0, top=1)).unchanged == 1
 
 
-def test_other_writers_get_in_between_batches_and_are_respected(
-    engine: Engine, tmp_path: Path
-) -> None:
-    """Curation writes in short transactions: a writer with no patience at all (busy timeout
-    0) commits between two batches, and an artwork another process moved on meanwhile is
-    left alone by the later batch."""
+def test_other_writers_get_in_between_batches_and_are_respected(engine: Engine) -> None:
+    """Curation writes in short transactions: a writer with no patience at all (SQLite busy
+    timeout 0) commits between two batches, and an artwork another process moved on meanwhile
+    is left alone by the later batch."""
     for i in range(6):
         add(engine, f"p{i}", price=Decimal(10 + i))
     curate(engine, CurationParams(trim=0, top=6))
-    impatient = create_engine(f"sqlite:///{tmp_path / 'bot.db'}", connect_args={"timeout": 0})
+    patience = {"timeout": 0} if engine.dialect.name == "sqlite" else {}
+    impatient = create_engine(engine.url, connect_args=patience)
     calls: list[int] = []
 
     def between_batches(done: int) -> None:

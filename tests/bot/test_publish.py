@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkEvent, ArtworkState
@@ -16,6 +16,8 @@ from storage.models.market import MintIntent
 from tests.marketplace.cli_helpers import PASSPHRASE, engine_for, invoke, setup_wallet
 from tests.marketplace.helpers import add_pinned_artwork
 from tests.marketplace.rarible_server import RaribleState, running_rarible_server
+
+pytestmark = pytest.mark.usefixtures("store_env")  # each test on SQLite and on PostgreSQL
 
 
 @pytest.fixture
@@ -189,7 +191,16 @@ def test_key_never_reaches_logs_db_outbox_or_output(data_dir, monkeypatch, caplo
         for secret in secrets_to_hide:
             assert secret not in text
     stored = [p for p in data_dir.rglob("*") if p.is_file() and p.parent.name != "wallet"]
-    assert any(p.name.startswith("bot.db") for p in stored)
+    if engine.dialect.name == "sqlite":
+        assert any(p.name.startswith("bot.db") for p in stored)
+    else:  # PostgreSQL: every stored row, as text
+        with engine.connect() as connection:
+            rows = [
+                repr(tuple(row))
+                for table in SQLModel.metadata.sorted_tables
+                for row in connection.execute(table.select())
+            ]
+        assert rows and not any(s in row for row in rows for s in [key, PASSPHRASE, "k-test"])
     assert any(p.parent.name == "outbox" for p in stored)
     raw_key = bytes.fromhex(key)
     for path in stored:

@@ -19,6 +19,7 @@ from tests.marketplace.helpers import add_pinned_artwork
 from tests.marketplace.rarible_server import running_rarible_server
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.usefixtures("store_env")  # on SQLite and on PostgreSQL
 
 
 @pytest.mark.slow

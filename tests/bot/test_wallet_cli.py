@@ -23,7 +23,7 @@ def test_create_then_address_and_export_public(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
-    created = _run("create", "--scrypt-n", "1024")
+    created = _run("create", "--scrypt-n", "16384")
     assert created.exit_code == 0, created.output
     address = _run("address").output.strip()
     assert address.startswith("0x") and len(address) == 42 and address in created.output
@@ -31,7 +31,7 @@ def test_create_then_address_and_export_public(
     public = json.loads(_run("export-public").output)
     assert public["address"] == address and public["kdf"] == "scrypt"
     assert public["chain_id"] == 11155111 and public["marketplace_mode"] == "dry-run"
-    again = _run("create", "--scrypt-n", "1024")
+    again = _run("create", "--scrypt-n", "16384")
     assert again.exit_code == 1 and "refusing to overwrite" in again.output
 
 
@@ -39,7 +39,7 @@ def test_import_from_stdin_and_from_a_file(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
-    result = _run("import", "--scrypt-n", "1024", stdin=SDK_KEY + "\n")
+    result = _run("import", "--scrypt-n", "16384", stdin=SDK_KEY + "\n")
     assert result.exit_code == 0 and SDK_ADDRESS in result.output
     assert SDK_KEY not in result.output
     assert _run("address").output.strip() == SDK_ADDRESS
@@ -47,7 +47,7 @@ def test_import_from_stdin_and_from_a_file(
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "other"))
     key_file = tmp_path / "key.txt"
     key_file.write_text("0x" + SDK_KEY + "\n")
-    assert _run("import", "--key-file", str(key_file), "--scrypt-n", "1024").exit_code == 0
+    assert _run("import", "--key-file", str(key_file), "--scrypt-n", "16384").exit_code == 0
     assert SDK_KEY not in (tmp_path / "other" / "wallet" / "keystore.json").read_text()
 
 

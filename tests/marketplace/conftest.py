@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -10,7 +9,7 @@ from sqlalchemy.engine import Engine
 from marketplace.client import RaribleClient, RetryPolicy
 from marketplace.networks import SEPOLIA, Network
 from marketplace.wallet import Wallet
-from tests.marketplace.helpers import new_engine
+from storage.db import make_engine
 from tests.marketplace.rarible_server import RaribleState, running_rarible_server
 
 FAST_RETRY = RetryPolicy(first_delay_s=0.01, factor=1.5, max_delay_s=0.05, give_up_after_s=1.0)
@@ -45,5 +44,6 @@ def wallet() -> Wallet:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return new_engine(tmp_path)
+def engine(db_url: str) -> Engine:
+    """A migrated store on each engine (SQLite, PostgreSQL: see tests/conftest.py db_url)."""
+    return make_engine(db_url)

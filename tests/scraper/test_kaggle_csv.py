@@ -104,7 +104,7 @@ def test_duplicate_rows_collapse(tmp_path: Path) -> None:
     assert len(result.rows) == 2 and result.duplicates == 1
 
 
-def test_import_matches_images_and_is_idempotent(tmp_path: Path) -> None:
+def test_import_matches_images_and_is_idempotent(tmp_path: Path, db_url: str) -> None:
     images = tmp_path / "images"
     (images / "dataset" / "image").mkdir(parents=True)
     (images / "dataset" / "image" / "QmA.png").write_bytes(png_bytes(4, 4))
@@ -118,7 +118,7 @@ def test_import_matches_images_and_is_idempotent(tmp_path: Path) -> None:
             row(art_series="d", cid="QmD", price="oops"),
         ],
     )
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    engine = make_engine(db_url)
     blobs = BlobStore(tmp_path / "blobs")
     report = import_kaggle_csv(engine, blobs, csv_path, images)
     assert (report.new, report.with_image, report.missing_image) == (3, 2, 1)
@@ -144,8 +144,8 @@ def test_symlink_escaping_images_dir_is_refused(tmp_path: Path) -> None:
     assert result.rows == [] and "escapes" in result.errors[0].reason
 
 
-def test_price_change_on_reimport_updates(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def test_price_change_on_reimport_updates(tmp_path: Path, db_url: str) -> None:
+    engine = make_engine(db_url)
     blobs = BlobStore(tmp_path / "blobs")
     import_kaggle_csv(engine, blobs, write_csv(tmp_path / "a.csv", [row()]))
     report = import_kaggle_csv(engine, blobs, write_csv(tmp_path / "b.csv", [row(price="21.5")]))

@@ -25,8 +25,8 @@ def _asks(engine) -> list[tuple[str, Decimal | None, str | None]]:
     return [(ids[row.listing_id], row.price, row.currency) for row in rows]
 
 
-def test_asks_are_recorded_on_new_and_on_price_change_only(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+def test_asks_are_recorded_on_new_and_on_price_change_only(db_url: str) -> None:
+    engine = make_engine(db_url)
     base = {"source": "t", "marketplace": "m", "item_id": "x", "price": Decimal("1")}
     for fields in (
         base,
@@ -40,10 +40,10 @@ def test_asks_are_recorded_on_new_and_on_price_change_only(tmp_path: Path) -> No
     assert _asks(engine) == [("m:x", Decimal("1"), None), ("m:x", Decimal("1.5"), None)]
 
 
-def test_batched_upsert_matches_one_by_one(tmp_path: Path) -> None:
+def test_batched_upsert_matches_one_by_one(tmp_path: Path, db_url: str) -> None:
     rng = random.Random(6)
     one = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
-    batch = make_engine(f"sqlite:///{tmp_path / 'batch.db'}")
+    batch = make_engine(db_url)  # on PostgreSQL too: same outcomes as SQLite one by one
     for round_ in range(6):
         rows = []
         for item in rng.sample(range(40), 15):
@@ -69,8 +69,8 @@ def test_batched_upsert_matches_one_by_one(tmp_path: Path) -> None:
     assert len(_asks(one)) > 20
 
 
-def test_a_batch_naming_an_item_twice_keeps_the_last(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+def test_a_batch_naming_an_item_twice_keeps_the_last(db_url: str) -> None:
+    engine = make_engine(db_url)
     row = {"source": "t", "marketplace": "m", "item_id": "x", "price": Decimal("1")}
     with session_scope(engine) as session:
         outcomes = upsert_listings(session, [row, {**row, "price": Decimal("2")}])
@@ -88,8 +88,8 @@ class _OnePage:
         return Page(self.listings, None)
 
 
-def test_a_row_the_store_refuses_fails_alone(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+def test_a_row_the_store_refuses_fails_alone(db_url: str) -> None:
+    engine = make_engine(db_url)
     rows = [
         {"source": "t", "marketplace": "m", "item_id": str(n), "price": Decimal(n)}
         for n in range(4)

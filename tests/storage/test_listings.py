@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from storage.db import make_engine, session_scope
 from storage.listings import UpsertOutcome, upsert_listing
 
 
-def test_upsert_new_unchanged_updated(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def test_upsert_new_unchanged_updated(db_url: str) -> None:
+    engine = make_engine(db_url)
     fields = {
         "source": "kaggle",
         "marketplace": "hive",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -18,8 +16,8 @@ CID = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def engine(db_url: str) -> Engine:
+    engine = make_engine(db_url)
     with session_scope(engine) as session:
         listing = Listing(source="kaggle", marketplace="hive", item_id="a")
         session.add(listing)

@@ -1,0 +1,91 @@
+"""`bot db upgrade | current | history | check`: the store's schema and its health."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.output import console
+from bot.context import AppContext
+from storage import schema
+from storage.db import integrity_problems, make_engine
+from storage.errors import describe
+from storage.upgrade import upgrade_with_backup
+
+db_app = typer.Typer(help="The database schema: upgrade, current revision, history, check.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def upgrade(
+    ctx: typer.Context,
+    backup: bool = typer.Option(
+        True, help="Copy a SQLite database file aside before upgrading it."
+    ),
+) -> None:
+    """Upgrade the database to this code's schema (adopts databases of earlier releases).
+
+    A SQLite file is checked first (a damaged one is not upgraded) and copied aside."""
+    context: AppContext = ctx.obj
+    engine = make_engine(context.settings.db_url, schema_policy="skip")
+    outcome = upgrade_with_backup(engine, backup=backup)
+    if not outcome.changed:
+        console.print(f"database is at the head revision {outcome.after}; nothing to do")
+        return
+    if outcome.backup is not None:
+        console.print(f"backup: {outcome.backup}")
+    if outcome.note:
+        console.print(outcome.note)
+    console.print(f"upgraded {outcome.before or 'empty database'} -> {outcome.after}")
+
+
+@db_app.command("current")
+def current(ctx: typer.Context) -> None:
+    """Print the database's revision and the code's head revision (changes nothing)."""
+    context: AppContext = ctx.obj
+    engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
+    found = schema.state(engine)
+    if found.is_empty:
+        where = "empty (no schema yet)"
+    elif found.current is None:
+        where = f"hand-written schema v{found.legacy_version} (run `bot db upgrade`)"
+    else:
+        where = found.current
+    console.print(f"database: {where}")
+    console.print(f"code head: {found.head}")
+
+
+@db_app.command("history")
+def history() -> None:
+    """List the schema revisions, oldest first."""
+    for revision, down, message in schema.history():
+        console.print(f"{revision}  (after {down or '-'})  {(message or '').split(chr(10))[0]}")
+
+
+@db_app.command("check")
+def check(
+    ctx: typer.Context,
+    full: bool = typer.Option(
+        True, "--full/--quick", help="integrity_check (also indexes) or the faster quick_check."
+    ),
+) -> None:
+    """Run SQLite's integrity check on the database file (read-only); exit 1 when damaged."""
+    context: AppContext = ctx.obj
+    where = describe(context.settings.db_url)
+    engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
+    if schema.state(engine).is_empty:
+        console.print(f"{where}: no database yet; nothing to check")
+        return
+    problems = integrity_problems(engine, full=full)
+    if problems is None:
+        console.print(f"{where}: no integrity check on {engine.dialect.name} (use pg_amcheck)")
+        return
+    if not problems:
+        console.print(f"{where}: ok ({'integrity_check' if full else 'quick_check'})")
+        return
+    console.print(f"{where}: damaged", markup=False)
+    for problem in problems:
+        console.print(f"  {problem}", markup=False, highlight=False)
+    raise typer.Exit(1)
