@@ -21,12 +21,12 @@ reason in `image_error`, so `bot images fetch --retry-refused` can try the IPFS 
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,20 @@ MAX_KEPT_ERRORS = 1000  # reported in full; beyond that only counted
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
-# The row as the file had it, in the same form since the first import (so a re-import of an
-# unchanged file changes nothing); one encoder object, not one per row.
-_RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+class _RawJson:
+    """The row as the file had it, as `json.dumps(row, ensure_ascii=False, sort_keys=True)`
+    has written it since the first import (so re-importing an unchanged file changes
+    nothing), but assembled from the header's sorted keys: twice as fast for a million rows."""
+
+    def __init__(self, header: list[str]) -> None:
+        self._pairs = [(name, encode_basestring(name) + ": ") for name in sorted(header)]
+
+    def __call__(self, raw: dict[str, str]) -> str:
+        return (
+            "{" + ", ".join([key + encode_basestring(raw[name]) for name, key in self._pairs]) + "}"
+        )
+
 
 KaggleFormatError = CsvFormatError  # the file as a whole is not the dataset's format
 
@@ -116,12 +127,13 @@ def iter_kaggle_rows(
 ) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """(line, listing fields) for each good row, (line, RowError) for each bad one."""
     images_root = images_dir.resolve() if images_dir else None
+    raw_json = _RawJson(source.header)
     for line, raw in iter_rows(source):
         if isinstance(raw, RowProblem):
             yield line, RowError(line, "?", raw.reason)
             continue
         try:
-            yield line, _parse_row(raw, images_root)
+            yield line, _parse_row(raw, images_root, raw_json)
         except _BadRow as exc:
             yield line, RowError(line, _describe(raw), str(exc))
 
@@ -260,7 +272,9 @@ def _describe(raw: dict[str, Any]) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _parse_row(raw: dict[str, str], images_root: Path | None) -> dict[str, Any]:
+def _parse_row(
+    raw: dict[str, str], images_root: Path | None, raw_json: Callable[[dict[str, str]], str]
+) -> dict[str, Any]:
     cid = raw["cid"].strip()
     series = raw["art_series"].strip()
     if not series and not cid:
@@ -288,7 +302,7 @@ def _parse_row(raw: dict[str, str], images_root: Path | None) -> dict[str, Any]:
             "image_cid": cid or None,
             "image_uri": f"ipfs://{cid}" if cid else None,
             "image_path": str(image_path) if image_path else None,
-            "raw_json": _RAW_JSON.encode(raw),
+            "raw_json": raw_json(raw),
         }
     except MoneyError as exc:
         raise _BadRow(str(exc)) from None

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy import Table, bindparam, func, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -118,13 +118,13 @@ def upsert_listings(
     fresh: list[tuple[int, dict[str, Any]]] = []
     changes: dict[frozenset[str], list[dict[str, Any]]] = {}
     asks: list[dict[str, Any]] = []
-    defaults: dict[frozenset[str], dict[str, Any]] = {}
+    defaults: dict[tuple[str, ...], dict[str, Any]] = {}
     for index, (key, row) in enumerate(zip(keys, rows, strict=True)):
         existing = stored.get(key)
         if existing is None:
-            given = frozenset(row)
+            given = tuple(row)
             if given not in defaults:
-                defaults[given] = _defaults_for(given, now)
+                defaults[given] = _defaults_for(frozenset(given), now)
             fresh.append((index, {**defaults[given], **row}))
             continue
         changed = {
@@ -152,12 +152,14 @@ def upsert_listings(
         )
         session.execute(statement, params)
     if fresh:
-        ids = _insert_listings(session, [keys[index] for index, _ in fresh], fresh)
+        ids, consecutive = _insert_listings(session, [keys[index] for index, _ in fresh], fresh)
         for index, values in fresh:
             listing_id = ids[keys[index]]
             results[index] = (listing_id, UpsertOutcome.NEW)
-            if values.get("price") is not None:
+            if consecutive is None and values.get("price") is not None:
                 asks.append(_ask_values(listing_id, values, now))
+        if consecutive is not None:
+            _observe_new_asks(session, consecutive, now)
     if asks:
         insert_many(session, _OBSERVATIONS, asks)
     return [result for result in results if result is not None]
@@ -165,8 +167,8 @@ def upsert_listings(
 
 def _insert_listings(
     session: Session, keys: list[tuple[str, str]], fresh: list[tuple[int, dict[str, Any]]]
-) -> dict[tuple[str, str], int]:
-    """Insert new listings and return their ids by key.
+) -> tuple[dict[tuple[str, str], int], tuple[int, int] | None]:
+    """Insert new listings; their ids by key, and (first, last) when the ids are consecutive.
 
     SQLite gives a new row the largest rowid + 1, so rows inserted by one statement in one
     write transaction get consecutive ids in order: read the largest id before and after, and
@@ -180,8 +182,45 @@ def _insert_listings(
     before = _max_listing_id(session) if sqlite and in_order else None
     insert_many(session, _LISTINGS, rows)
     if before is not None and _max_listing_id(session) == before + len(rows):
-        return {key: before + offset for offset, key in enumerate(keys, start=1)}
-    return {key: int(value) for key, value in _stored_rows(session, keys, full=False).items()}
+        ids = {key: before + offset for offset, key in enumerate(keys, start=1)}
+        return ids, (before + 1, before + len(rows))
+    found = _stored_rows(session, keys, full=False)
+    return {key: int(value) for key, value in found.items()}, None
+
+
+def _observe_new_asks(session: Session, id_range: tuple[int, int], now: datetime) -> None:
+    """The `ask` observation of every new listing with a price in `id_range`, copied inside
+    the database from the rows just written (the values `_ask_values` would send, without
+    converting a million of them in Python)."""
+    listings = _LISTINGS.c
+    session.execute(
+        insert(_OBSERVATIONS).from_select(
+            [
+                "listing_id",
+                "kind",
+                "price",
+                "currency",
+                "currency_decimals",
+                "price_usd",
+                "source",
+                "event_at",
+                "observed_at",
+            ],
+            sa_select(
+                listings.id,
+                literal(_ASK),
+                listings.price,
+                listings.currency,
+                listings.currency_decimals,
+                listings.price_usd,
+                listings.source,
+                listings.listed_at,
+                literal(now, type_=_OBSERVATIONS.c.observed_at.type),
+            )
+            .where(listings.id.between(*id_range), listings.price.is_not(None))
+            .order_by(listings.id),
+        )
+    )
 
 
 def _max_listing_id(session: Session) -> int:
@@ -230,7 +269,8 @@ def insert_rows(
     for row in rows:
         record = [row[i] for i in position] if reorder else list(row)
         for index, convert in converters:
-            record[index] = convert(record[index])
+            if record[index] is not None:
+                record[index] = convert(record[index])
         params.append(
             tuple(record) if compiled.positional else dict(zip(order, record, strict=True))
         )
@@ -238,12 +278,10 @@ def insert_rows(
 
 
 def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process`, skipping None and reusing the result for the same object as last time."""
+    """`process`, reusing the result for the same object as last time (None never comes)."""
     last: list[Any] = [_UNSET, None]
 
     def convert(value: Any) -> Any:
-        if value is None:
-            return None
         if value is last[0]:
             return last[1]
         result = process(value)
