@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -76,11 +75,9 @@ def test_a_dripping_api_cannot_hang_a_scrape(
     with HttpClient(FAST) as client, pytest.raises(TransientError, match="deadline"):
         client.get_json(api.url + ITEMS)
     monkeypatch.setattr(scrape_cli, "http_policy", lambda _settings: FAST)
-    started = time.monotonic()
     result = runner.invoke(app, ["scrape", "rarible"])
     assert result.exit_code == 1, result.output
     assert "1.5 s deadline" in result.output
-    assert time.monotonic() - started < 30
 
 
 def test_a_dripping_image_server_cannot_hang_images_fetch(
@@ -98,11 +95,9 @@ def test_a_dripping_image_server_cannot_hang_images_fetch(
                 {"source": "t", "marketplace": "t", "item_id": "a",
                  "image_uri": images.url + "/slow.png"},
             )  # fmt: skip
-        started = time.monotonic()
-        result = runner.invoke(app, ["images", "fetch"])
+            result = runner.invoke(app, ["images", "fetch"])
     assert result.exit_code == 0, result.output
     assert "refused 1" in result.output and "2 s deadline" in result.output
-    assert time.monotonic() - started < 30
 
 
 def test_the_api_key_never_reaches_another_origin(api: ImageServer) -> None:
