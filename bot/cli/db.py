@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli.output import console
+from bot.cli.output import console, plain, safe
 from bot.context import AppContext
 from storage import schema
 from storage.db import integrity_problems, make_engine
@@ -35,9 +35,9 @@ def upgrade(
         console.print(f"database is at the head revision {outcome.after}; nothing to do")
         return
     if outcome.backup is not None:
-        console.print(f"backup: {outcome.backup}")
+        console.print(f"backup: {safe(outcome.backup)}")
     if outcome.note:
-        console.print(outcome.note)
+        console.print(safe(outcome.note))
     console.print(f"upgraded {outcome.before or 'empty database'} -> {outcome.after}")
 
 
@@ -73,7 +73,8 @@ def check(
 ) -> None:
     """Run SQLite's integrity check on the database file (read-only); exit 1 when damaged."""
     context: AppContext = ctx.obj
-    where = describe(context.settings.db_url)
+    described = describe(context.settings.db_url)
+    where = safe(described)
     engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
     if schema.state(engine).is_empty:
         console.print(f"{where}: no database yet; nothing to check")
@@ -85,7 +86,7 @@ def check(
     if not problems:
         console.print(f"{where}: ok ({'integrity_check' if full else 'quick_check'})")
         return
-    console.print(f"{where}: damaged", markup=False)
+    console.print(f"{plain(described)}: damaged", markup=False)
     for problem in problems:
         console.print(f"  {problem}", markup=False, highlight=False)
     raise typer.Exit(1)
