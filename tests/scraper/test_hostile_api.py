@@ -95,7 +95,7 @@ def test_a_dripping_image_server_cannot_hang_images_fetch(
                 {"source": "t", "marketplace": "t", "item_id": "a",
                  "image_uri": images.url + "/slow.png"},
             )  # fmt: skip
-            result = runner.invoke(app, ["images", "fetch"])
+        result = runner.invoke(app, ["images", "fetch"])
     assert result.exit_code == 0, result.output
     assert "refused 1" in result.output and "2 s deadline" in result.output
 
