@@ -87,10 +87,11 @@ def run_bot(code: Path, data_dir: Path, *args: str) -> dict[str, Any]:
 def curation_fingerprint(db_path: Path) -> tuple[int, str]:
     with sqlite3.connect(db_path) as connection:
         rows = connection.execute(
-            "SELECT l.item_id, a.state, a.rank, a.reason, a.value_score, a.category"
+            "SELECT l.item_id, a.state, a.rank, a.reason, a.value_score, a.category,"
+            " a.rejected_by"
             " FROM artworks a JOIN listings l ON l.id = a.listing_id ORDER BY l.item_id"
         ).fetchall()
-    shown = json.dumps([(i, s, r, why, round(score, 9), c) for i, s, r, why, score, c in rows])
+    shown = json.dumps([(i, s, r, why, round(v, 9), c, by) for i, s, r, why, v, c, by in rows])
     return len(rows), hashlib.sha256(shown.encode()).hexdigest()
 
 

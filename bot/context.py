@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from storage.blobstore import BlobStore
-from storage.db import make_engine, refuse_damaged
-from storage.errors import StoreUnavailable, classify_os_error
+
+if TYPE_CHECKING:  # imported when used: `bot --help` and completion load no database code
+    from sqlalchemy.engine import Engine
+
+    from storage.blobstore import BlobStore
 
 
 @dataclass
@@ -23,6 +24,9 @@ class AppContext:
         """The store for commands that write: created at the head revision when missing."""
         if self._engine is not None:
             return self._engine
+        from storage.db import make_engine, refuse_damaged
+        from storage.errors import StoreUnavailable, classify_os_error
+
         try:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -44,8 +48,12 @@ class AppContext:
         a database that does not exist yet reads as empty."""
         if self._engine is not None:
             return self._engine
+        from storage.db import make_engine
+
         return make_engine(self.settings.db_url, schema_policy="check", read_only=True)
 
     @cached_property
     def blobs(self) -> BlobStore:
+        from storage.blobstore import BlobStore
+
         return BlobStore(self.settings.blob_dir)

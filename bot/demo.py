@@ -7,6 +7,7 @@ marketplace requests are signed with a throw-away demo wallet and written to the
 Generation needs the VQGAN and CLIP weights. Without them the demo stops after preparing the
 init images and says how to get them; with `BOT_ALLOW_SMOKE_TEST_MODELS=true` it runs the
 rest of the pipeline on tiny untrained models and says loudly that their images are noise.
+On the core install (no generator extra) it stops after curation and says what to install.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.markup import escape
 from rich.rule import Rule
 
 from bot.cli.output import console, safe
@@ -41,17 +43,29 @@ class GeneratorPlan:
     weights_dir: Path
     args: list[str] | None  # extra `bot generate` arguments; None = cannot generate
     note: str
+    can_prepare: bool = True  # preparing init images needs the generator extra too
 
 
 def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
-    import torch
+    from bot.extras import EXTRAS, missing_modules
 
+    absent = missing_modules("generate")
+    if absent:
+        return GeneratorPlan(
+            settings.weights_cache_dir,
+            None,
+            f"the generator extra is not installed (missing: {', '.join(absent)}). "
+            f"Install it with: {EXTRAS['generate'].install_hint}",
+            can_prepare=False,
+        )
     from generator.weights import WeightsStore
 
     real_dir = settings.weights_cache_dir
     store = WeightsStore(real_dir)
     names = (settings.generator_vqgan, settings.generator_clip)
     if all(store.available(name) for name in names):
+        import torch
+
         if torch.cuda.is_available():
             return GeneratorPlan(real_dir, [], "real weights on the GPU: 512px, 20 steps")
         return GeneratorPlan(
@@ -77,7 +91,7 @@ def plan_generation(settings: Settings, demo_dir: Path) -> GeneratorPlan:
 
 
 def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
-    from bot.sample import SAMPLE_CSV, build_sample_images
+    from bot.sample import LABELS_CSV, SAMPLE_CSV, build_sample_images
 
     images = demo_dir / "sample_images"
     import_args = ["import", "kaggle", str(SAMPLE_CSV), "--images", str(images)]
@@ -105,12 +119,25 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
             ["curate", "--top", str(DEMO_TOP)],
         ),
         Step(
-            "Prepare the init images (candidate → prepared)",
-            ["prepare", "--size", (plan.args or ["--size", "512"])[1]],
+            "Label the sample by hand, as the study did (a person's category wins over CLIP; "
+            "its abstract pictures would be 'other')",
+            ["labels", "import", str(LABELS_CSV)],
         ),
     ]
+    if plan.can_prepare:
+        steps += [
+            Step(
+                "Prepare: decode, filter, categorise, make the init images (candidate → prepared)",
+                ["prepare", "--size", (plan.args or ["--size", "512"])[1]],
+            ),
+            Step(
+                "What preparation decided: counts, contact sheets, HTML",
+                ["report", "prepare", "--out", str(demo_dir / "prepare-report")],
+            ),
+        ]
     if plan.args is None:
-        not_run = ["generate, choose, pin, publish: " + plan.note]
+        stopped = "generate, choose, pin, publish" if plan.can_prepare else "prepare, generate, …"
+        not_run = [f"{stopped}: {plan.note}"]
         return [*steps, Step("Artworks per state", ["status"])], not_run
     steps += [
         Step(f"Generate VQGAN+CLIP frames ({plan.note})", ["generate", *plan.args]),
@@ -146,7 +173,7 @@ def run_demo(base_data_dir: Path) -> int:
     )
     steps, not_run = _steps(demo_dir, plan)
     for number, step in enumerate(steps, start=1):
-        console.print(Rule(f"[bold]{number}. {step.title}"))
+        console.print(Rule(f"[bold]{number}. {escape(step.title)}"))
         if step.action:
             step.action()
             continue
@@ -161,6 +188,8 @@ def run_demo(base_data_dir: Path) -> int:
     console.print(Rule("[bold]demo finished"))
     console.print(f"data: {safe(demo_dir)}")
     console.print(f"EDA report: {safe(demo_dir / 'eda' / 'report.html')}")
+    if (demo_dir / "prepare-report").exists():
+        console.print(f"preparation report: {safe(demo_dir / 'prepare-report' / 'index.html')}")
     if not not_run:
         console.print(f"signed marketplace requests (dry run): {safe(demo_dir / 'outbox')}")
     for line in not_run:

@@ -1,46 +1,72 @@
-"""Health checks behind `bot doctor`. Each check returns ok, warn or fail with a detail line."""
+"""Health checks behind `bot doctor`.
+
+Each check is a small function `check_x(context) -> CheckResult` in `CHECKS`; one result is
+one line (ok, warn, fail or skip with a detail that says what to do). To add a check, write
+the function and put it in `CHECKS`: a check that raises becomes a failed check, not a crash.
+
+Doctor has to stay quick (under 3 s on the reference VM), so no check imports torch: the
+generator install is checked with `find_spec`, the GPU through the NVIDIA driver, and the
+network checks send one request each, with a short timeout and no retries. The checks run
+side by side in threads, so the network waits and the keystore's scrypt overlap.
+"""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import os
+import re
 import shutil
+import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.context import AppContext
-from bot.settings import MarketplaceMode
-from storage import schema
-from storage.errors import describe
+from bot.extras import EXTRAS, missing_modules
+from bot.settings import MarketplaceMode, PinnerKind
 
 MIN_FREE_BYTES = 2 * 1024**3
+NETWORK_TIMEOUT_S = 3.0
+LOCKED_INSTALL = "pip install --no-deps --require-hashes -r requirements/all.txt"
+# Module → the distribution that provides it, for the "what to install" hints.
+DISTRIBUTIONS = {
+    "clip": "clip-anytorch",
+    "taming": "taming-transformers-rom1504",
+    "cv2": "opencv-python-headless",
+}
 
 
 @dataclass(frozen=True)
 class CheckResult:
     name: str
-    status: str  # "ok" | "warn" | "fail"
+    status: str  # "ok" | "warn" | "fail" | "skip"
     detail: str
 
 
-def run_checks(context: AppContext) -> list[CheckResult]:
-    checks: list[Callable[[AppContext], CheckResult]] = [
-        _check_config,
-        _check_database,
-        _check_disk,
-        _check_gpu,
-        _check_generator_libraries,
-        _check_wallet,
-    ]
-    results = []
-    for check in checks:
-        try:
-            results.append(check(context))
-        except Exception as exc:  # a broken check is a failed check, not a crash
-            results.append(CheckResult(check.__name__.removeprefix("_check_"), "fail", str(exc)))
-    return results
+Check = Callable[[AppContext], CheckResult]
 
 
-def _check_config(context: AppContext) -> CheckResult:
+def run_checks(context: AppContext, checks: list[Check] | None = None) -> list[CheckResult]:
+    """Run every check (side by side) and return their results in the order of `checks`."""
+    chosen = CHECKS if checks is None else checks
+    with ThreadPoolExecutor(max_workers=max(len(chosen), 1)) as pool:
+        futures = [pool.submit(_run_one, check, context) for check in chosen]
+        return [future.result() for future in futures]
+
+
+def _run_one(check: Check, context: AppContext) -> CheckResult:
+    try:
+        return check(context)
+    except Exception as exc:  # a broken check is a failed check, not a crash
+        name = check.__name__.removeprefix("check_")
+        return CheckResult(name, "fail", str(exc) or type(exc).__name__)
+
+
+# --- configuration and local state ------------------------------------------------------
+
+
+def check_config(context: AppContext) -> CheckResult:
     settings = context.settings
     mode = settings.marketplace_mode
     if mode is not MarketplaceMode.DRY_RUN and settings.rarible_api_key is None:
@@ -48,8 +74,10 @@ def _check_config(context: AppContext) -> CheckResult:
     return CheckResult("config", "ok", f"marketplace {mode.value}, pinner {settings.ipfs_pinner}")
 
 
-def _check_database(context: AppContext) -> CheckResult:
+def check_database(context: AppContext) -> CheckResult:
+    from storage import schema
     from storage.db import integrity_problems, make_engine
+    from storage.errors import describe
 
     # Read-only, the schema as it is: doctor reports an old, new or damaged database; it never
     # creates or migrates one.
@@ -75,7 +103,7 @@ def _check_database(context: AppContext) -> CheckResult:
     )
 
 
-def _check_disk(context: AppContext) -> CheckResult:
+def check_disk(context: AppContext) -> CheckResult:
     # The nearest existing directory: doctor creates nothing, not even the data dir.
     where = context.settings.data_dir.resolve()
     while not where.exists() and where != where.parent:
@@ -85,33 +113,203 @@ def _check_disk(context: AppContext) -> CheckResult:
     return CheckResult("disk", "ok" if free >= MIN_FREE_BYTES else "fail", detail)
 
 
-def _check_gpu(context: AppContext) -> CheckResult:
-    import torch
+# --- the install: extras, generator, GPU, weights -------------------------------------------
 
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_name(0)
-        return CheckResult("gpu", "ok", f"{torch.cuda.device_count()}x {name}")
+
+def _generator_state() -> tuple[str, list[str]]:
+    """("absent" | "partial" | "complete", the missing modules) of the generate extra."""
+    missing = missing_modules("generate")
+    if not missing:
+        return "complete", []
+    if len(missing) == len(EXTRAS["generate"].modules):
+        return "absent", missing
+    return "partial", missing
+
+
+def check_install(context: AppContext) -> CheckResult:
+    """Which extras are here; a generator install with pieces missing (say taming) fails."""
+    state, missing = _generator_state()
+    if state == "partial":
+        named = ", ".join(f"{m} ({DISTRIBUTIONS.get(m, m)})" for m in missing)
+        return CheckResult(
+            "install",
+            "fail",
+            f"the generator install is incomplete, missing {named}: reinstall the locked set "
+            f"with `{LOCKED_INSTALL}` (or pip install 'nftbot[generate]')",
+        )
+    installed = [name for name in EXTRAS if not missing_modules(name)]
+    absent = [name for name in EXTRAS if name not in installed]
+    detail = f"core; extras: {', '.join(installed) or 'none'}"
+    if absent:
+        detail += f" (not installed: {', '.join(absent)})"
+    settings = context.settings
+    needed = []
+    if settings.db_url.startswith("postgresql") and "postgres" in absent:
+        needed.append("postgres (BOT_DATABASE_URL is PostgreSQL)")
+    if settings.scrape_page_rules is not None and "browser" in absent:
+        needed.append("browser (BOT_SCRAPE_PAGE_RULES is set)")
+    if needed:
+        hints = "; ".join(needed)
+        return CheckResult("install", "fail", f"{detail}; needed: {hints}")
+    return CheckResult("install", "ok", detail)
+
+
+def _nvidia_gpus() -> list[str]:
+    """GPU names from the NVIDIA driver, without importing torch."""
+    names = []
+    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
+        for line in info.read_text(errors="replace").splitlines():
+            if line.startswith("Model:"):
+                names.append(line.split(":", 1)[1].strip())
+    if names or shutil.which("nvidia-smi") is None:
+        return names
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=NETWORK_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+
+
+def _torch_build() -> tuple[str, str | None]:
+    """(torch version, the CUDA version it was built for or None), read from torch's
+    version.py so that torch itself (2-3 s) is not imported."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return "?", None
+    text = Path(spec.origin).with_name("version.py").read_text(encoding="utf-8")
+    version = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.MULTILINE)
+    cuda = re.search(r"^cuda\b[^=\n]*=\s*['\"]([^'\"]+)", text, re.MULTILINE)
+    return (version.group(1) if version else "?"), (cuda.group(1) if cuda else None)
+
+
+def check_gpu(context: AppContext) -> CheckResult:
+    if _generator_state()[0] != "complete":
+        return CheckResult("gpu", "skip", "no generator installed")
     wanted = context.settings.generator_device
-    if wanted.startswith("cuda"):
-        return CheckResult("gpu", "fail", f"BOT_GENERATOR_DEVICE={wanted} but no CUDA GPU")
-    return CheckResult("gpu", "warn", "no CUDA GPU: the generator runs on the CPU (slow)")
+    if wanted == "cpu":
+        return CheckResult("gpu", "ok", "BOT_GENERATOR_DEVICE=cpu: the generator runs on the CPU")
+    gpus = _nvidia_gpus()
+    torch_version, cuda = _torch_build()
+    needs_gpu = wanted.startswith("cuda")
+    if not gpus:
+        if needs_gpu:
+            return CheckResult("gpu", "fail", f"BOT_GENERATOR_DEVICE={wanted} but no NVIDIA GPU")
+        return CheckResult("gpu", "warn", "no NVIDIA GPU: the generator runs on the CPU (slow)")
+    found = f"{len(gpus)}x {gpus[0]}"
+    if cuda is None:
+        detail = f"{found}, but torch {torch_version} is a CPU-only build"
+        return CheckResult("gpu", "fail" if needs_gpu else "warn", detail)
+    return CheckResult("gpu", "ok", f"{found}; torch {torch_version} built for CUDA {cuda}")
 
 
-def _check_generator_libraries(_context: AppContext) -> CheckResult:
-    missing = []
-    for module in ("clip", "kornia", "taming.modules.diffusionmodules.model"):
-        try:
-            importlib.import_module(module)
-        except Exception as exc:
-            missing.append(f"{module} ({exc.__class__.__name__})")
+def check_weights(context: AppContext) -> CheckResult:
+    """The configured VQGAN and CLIP weights are here (downloaded or converted)."""
+    if _generator_state()[0] != "complete":
+        return CheckResult("weights", "skip", "no generator installed")
+    from generator.weights import WeightsStore
+
+    settings = context.settings
+    store = WeightsStore(settings.weights_cache_dir)
+    names = (settings.generator_vqgan, settings.generator_clip)
+    states = {name: store.status(name).state for name in names}
+    missing = [name for name, state in states.items() if state == "missing"]
     if missing:
-        return CheckResult("generator libraries", "fail", "cannot import " + ", ".join(missing))
-    return CheckResult("generator libraries", "ok", "clip, kornia, taming modules import")
+        fetch = "; ".join(f"bot models download {name}" for name in missing)
+        return CheckResult(
+            "weights", "warn", f"missing under {store.cache_dir}: {', '.join(missing)}; {fetch}"
+        )
+    shown = ", ".join(f"{name} {state}" for name, state in states.items())
+    return CheckResult("weights", "ok", shown)
 
 
-def _check_wallet(context: AppContext) -> CheckResult:
-    """Publishing needs a keystore and, unattended, the passphrase in the environment."""
-    from marketplace.wallet import WalletError, keystore_info, keystore_path
+# --- the outside world: IPFS, Rarible, the wallet ----------------------------------------------
+
+
+def check_ipfs(context: AppContext) -> CheckResult:
+    """The configured pin target answers (kubo, pinning service) or is writable (local)."""
+    settings = context.settings
+    kind = settings.ipfs_pinner
+    if kind is PinnerKind.LOCAL:
+        # Doctor creates nothing: a blockstore not made yet is checked where it will be.
+        root = settings.ipfs_dir
+        where = root.resolve()
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        if not os.access(where, os.W_OK | os.X_OK):
+            return CheckResult("ipfs", "fail", f"local blockstore: {where} is not writable")
+        if where != root.resolve():
+            return CheckResult("ipfs", "ok", f"local blockstore {root} can be created")
+        return CheckResult("ipfs", "ok", f"local blockstore {root} is writable")
+    details = []
+    if kind is PinnerKind.KUBO or settings.ipfs_provide_via_kubo:
+        details.append(_kubo_version(settings.ipfs_api_url))
+    if kind is PinnerKind.PINNING_SERVICE:
+        details.append(_pinning_service_answers(context))
+    return CheckResult("ipfs", "ok", "; ".join(details))
+
+
+def _kubo_version(api_url: str) -> str:
+    from storage.ipfs.kubo import KuboClient
+    from storage.ipfs.transport import RetryPolicy
+
+    client = KuboClient(api_url, timeout_s=NETWORK_TIMEOUT_S, policy=RetryPolicy(attempts=1))
+    version = client.version().get("Version", "?")
+    return f"kubo {version} at {api_url}"
+
+
+def _pinning_service_answers(context: AppContext) -> str:
+    from storage.ipfs.pinning_service import PinningServiceClient
+    from storage.ipfs.transport import RetryPolicy
+
+    settings = context.settings
+    if not settings.pinning_service_url or settings.pinning_service_token is None:
+        raise ValueError("pinner pinning-service needs BOT_PINNING_SERVICE_URL and _TOKEN")
+    client = PinningServiceClient(
+        settings.pinning_service_url,
+        settings.pinning_service_token.get_secret_value(),
+        timeout_s=NETWORK_TIMEOUT_S,
+        policy=RetryPolicy(attempts=1),
+    )
+    client.list_recent(limit=1)  # an authenticated read: a refused token raises
+    return f"pinning service {settings.pinning_service_url} accepts the token"
+
+
+def check_rarible(context: AppContext) -> CheckResult:
+    """One authenticated read with the API key (testnet and mainnet only)."""
+    settings = context.settings
+    mode = settings.marketplace_mode
+    if mode is MarketplaceMode.DRY_RUN:
+        return CheckResult("rarible", "skip", "dry-run: nothing is sent to Rarible")
+    if settings.rarible_api_key is None:
+        return CheckResult("rarible", "skip", "no BOT_RARIBLE_API_KEY (see config)")
+    from marketplace.client import RaribleClient, RetryPolicy
+    from marketplace.networks import network_for_mode
+
+    network = network_for_mode(mode.value).with_overrides(
+        api_url=settings.rarible_api_url, collection=settings.rarible_collection
+    )
+    client = RaribleClient(
+        indexer_url=network.indexer_url,
+        union_url=network.union_url,
+        api_key=settings.rarible_api_key.get_secret_value(),
+        mode=mode.value,
+        timeout_s=NETWORK_TIMEOUT_S,
+        retry=RetryPolicy(give_up_after_s=0),
+        user_agent=settings.user_agent,
+    )
+    client.get_collection(network.collection)
+    return CheckResult("rarible", "ok", f"{network.indexer_url} answers with the API key")
+
+
+def check_wallet(context: AppContext) -> CheckResult:
+    """A keystore exists and, when BOT_WALLET_PASSPHRASE is set, it unlocks with it."""
+    from marketplace.wallet import WalletError, keystore_info, keystore_path, unlock
 
     settings = context.settings
     wallet_dir = settings.wallet_dir
@@ -121,9 +319,23 @@ def _check_wallet(context: AppContext) -> CheckResult:
         return CheckResult("wallet", "fail" if live else "warn", detail)
     try:
         info = keystore_info(wallet_dir)
+        if settings.wallet_passphrase is None:
+            detail = f"{info.address}; BOT_WALLET_PASSPHRASE unset: the daemon cannot unlock it"
+            return CheckResult("wallet", "warn", detail)
+        unlock(wallet_dir, settings.wallet_passphrase.get_secret_value())
     except WalletError as exc:
         return CheckResult("wallet", "fail", str(exc))
-    if settings.wallet_passphrase is None:
-        detail = f"{info.address}; BOT_WALLET_PASSPHRASE unset: the daemon cannot unlock it"
-        return CheckResult("wallet", "warn", detail)
-    return CheckResult("wallet", "ok", f"{info.address} ({info.kdf})")
+    return CheckResult("wallet", "ok", f"{info.address} unlocks with BOT_WALLET_PASSPHRASE")
+
+
+CHECKS: list[Check] = [
+    check_config,
+    check_database,
+    check_disk,
+    check_install,
+    check_gpu,
+    check_weights,
+    check_ipfs,
+    check_rarible,
+    check_wallet,
+]

@@ -3,7 +3,8 @@
 The images are generated procedurally (seeded gradients and shapes) at build time, never
 copied from anywhere, so the demo runs with no download. `bot/sample_data/sample.csv` was
 written by `python -m bot.sample --write-csv` and lists each image's CIDv0 (as `ipfs add`
-computes it), like the real dataset does. It also carries two bad rows on purpose, so the demo
+computes it), like the real dataset does; `labels.csv` beside it is a person's categories for
+the still images (`bot labels import`). It also carries two bad rows on purpose, so the demo
 shows how a bad row is reported and skipped.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 SAMPLE_CSV = Path(__file__).resolve().parent / "sample_data" / "sample.csv"
+LABELS_CSV = SAMPLE_CSV.with_name("labels.csv")
 IMAGE_SIZE = 256
 COLUMNS = ["title", "name", "creator", "art_series", "price", "symbol", "type", "likes", "nsfw",
            "tokens", "year", "rights", "royalty", "cid", "path"]  # fmt: skip
@@ -156,6 +158,32 @@ def write_csv(images_dir: Path, csv_path: Path = SAMPLE_CSV) -> None:
             )
 
 
+# How a person sorted the sample into the study's categories: its pictures are abstract
+# gradients and shapes, which CLIP would call `other`, so the demo labels them by hand, as the
+# study sorted its images by hand. Keyed by series.
+SERIES_CATEGORY = {
+    "Ocean Dreams": "Scenery",
+    "Neon City": "Scenery",
+    "Geometric Souls": "Objects",
+    "Desert Light": "Scenery",
+    "Forest Spirits": "Scenery",
+    "Cosmic Garden": "Objects",
+}
+
+
+def write_labels(csv_path: Path = SAMPLE_CSV, labels_path: Path = LABELS_CSV) -> None:
+    """The labels file for `bot labels import`: one row per still image of the sample."""
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["type"] == "PHOTO"]
+    with open(labels_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["listing", "label"])
+        for row in rows:
+            category = SERIES_CATEGORY.get(row["title"])
+            if category:
+                writer.writerow([f"hive:{row['art_series']}:{row['cid']}", category])
+
+
 def _cid_v0(path: Path) -> str:
     completed = subprocess.run(["ipfs_cid", str(path)], check=True, capture_output=True, text=True)
     return str(json.loads(completed.stdout)["CIDv0"])
@@ -167,6 +195,7 @@ if __name__ == "__main__":
 
         with tempfile.TemporaryDirectory() as tmp:
             write_csv(Path(tmp))
-        print(f"wrote {SAMPLE_CSV}")
+        write_labels()
+        print(f"wrote {SAMPLE_CSV} and {LABELS_CSV}")
     else:
         print("usage: python -m bot.sample --write-csv")

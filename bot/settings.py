@@ -14,7 +14,7 @@ import typing
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -53,6 +53,20 @@ class MarketplaceMode(StrEnum):
     DRY_RUN = "dry-run"
     TESTNET = "testnet"
     MAINNET = "mainnet"
+
+
+class WebhookFormat(StrEnum):
+    JSON = "json"
+    DISCORD = "discord"
+    SLACK = "slack"
+
+
+def _secret_http_url(value: SecretStr | None) -> SecretStr | None:
+    """A secret URL (the webhook's: Discord and Slack put the token in it), checked like any
+    URL; the error never quotes it."""
+    if value is not None and value.get_secret_value().strip():
+        checks.http_url(value.get_secret_value())
+    return value
 
 
 class PinnerKind(StrEnum):
@@ -207,10 +221,11 @@ class Settings(BaseSettings):
         description="Image size cap in bytes.",
     )
     download_max_pixels: int = Field(
-        64_000_000,
+        40_000_000,
         ge=1024,
         le=268_435_456,
-        description="Decompression-bomb cap in pixels.",
+        description="Decompression-bomb cap in pixels, checked on the header before decoding "
+        "(a 40M-pixel RGBA PNG needs about 200 MB to prepare).",
     )
     allow_private_addresses: bool = Field(
         False, description="Allow downloads from loopback/private addresses (tests only)."
@@ -238,6 +253,115 @@ class Settings(BaseSettings):
     ] = Field(None, description="YAML file of per-site CSS-selector rules for the browser source.")
     chromium_path: Annotated[str, AfterValidator(checks.path_text)] = Field(
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
+    )
+
+    # --- preparation: filters, categories, the prompt (issue 12) ----------------------------
+    prepare_resize: Literal["stretch", "crop", "pad"] = Field(
+        "stretch",
+        description="How the source becomes a square init image: stretch (as the study did), "
+        "crop (centre) or pad (white).",
+    )
+    prompt_template: str = Field(
+        "{category}",
+        max_length=500,
+        description="Generation prompt; {category} (the study's choice), {title} (the "
+        "listing's own title) and {series} (its series title) are filled in.",
+    )
+    prepare_min_side: int = Field(
+        256,
+        ge=1,
+        le=20_000,
+        description="Quality filter: the shorter side of the source at least this, in pixels.",
+    )
+    prepare_min_sharpness: float = Field(
+        5.0,
+        ge=0,
+        le=1_000_000,
+        description="Blur filter: variance of the Laplacian of the luma (source stretched to "
+        "512x512) at least this; 0 turns it off.",
+    )
+    prepare_max_single_colour: float = Field(
+        0.98,
+        gt=0,
+        le=1,
+        description="Blank filter: share of pixels in the most common colour at most this; "
+        "1 turns it off.",
+    )
+    prepare_min_contrast: float = Field(
+        5.0,
+        ge=0,
+        le=128,
+        description="Near-blank filter: standard deviation of the luma (0-255 scale) at least "
+        "this.",
+    )
+    prepare_max_blockiness: float = Field(
+        2.5,
+        ge=1,
+        le=1000,
+        description="JPEG blocking filter: block-boundary steps / in-block steps at most this "
+        "(clean images are about 1).",
+    )
+    prepare_max_text: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Text filter: share of the image covered by text lines at most this.",
+    )
+    prepare_min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="CLIP's probability for a category at least this, else the image is "
+        "'other' and rejected.",
+    )
+    prepare_face_min_area: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="A detected face covering at least this share of the image makes it Faces, "
+        "a smaller one People.",
+    )
+    prepare_clip_batch: int = Field(
+        16, ge=1, le=512, description="Images per CLIP forward pass in prepare."
+    )
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _prompt_template(cls, value: str) -> str:
+        from generator.prompts import check_prompt_template
+
+        return check_prompt_template(value)
+
+    # --- reports and notifications (bot report, bot/notify) ------------------------------------
+    webhook_url: Annotated[Secret, AfterValidator(_secret_http_url)] = Field(
+        None,
+        description="Webhook called on a sale, a new highest bid, an artwork parked as failed "
+        "and the daemon starting or stopping; http(s). A secret: Discord and Slack URLs carry "
+        "the token. Empty: no notifications.",
+    )
+    webhook_format: WebhookFormat = Field(
+        WebhookFormat.JSON,
+        description="Body the webhook expects: json (the event), discord or slack.",
+    )
+    webhook_timeout_s: float = Field(
+        5.0,
+        ge=0.1,
+        le=60,
+        description="Seconds one webhook call may take (connect, then answer); a slower one "
+        "counts as failed. Also how long a command waits at exit for queued notifications.",
+    )
+    webhook_queue_size: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Notifications waiting to be sent at most; more are dropped (and logged).",
+    )
+    protocol_fee_bps: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Rarible's seller-side protocol fee in bps (charged on V3 orders), "
+        "recorded with each new sale; empty: ask the API (GET /v0.1/orders/settings/fees).",
     )
 
     @field_validator("log_level")

@@ -91,7 +91,13 @@ def database_url(value: str) -> str:
     try:
         dialect.import_dbapi()
     except ImportError:
-        hint = " (use postgresql+psycopg://…)" if backend == "postgresql" else ""
+        hint = ""
+        if url.drivername == "postgresql+psycopg":
+            from bot.extras import EXTRAS
+
+            hint = f": it comes with the postgres extra, {EXTRAS['postgres'].install_hint}"
+        elif backend == "postgresql":
+            hint = " (use postgresql+psycopg://…)"
         raise ValueError(f"driver {url.drivername!r} is not installed{hint}") from None
     return value
 

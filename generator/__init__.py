@@ -9,7 +9,10 @@ Modules, one job each:
 - `ops`, `cutouts`, `prompts`: the differentiable pieces of the reference algorithm.
 - `optimiser`: the batched VQGAN+CLIP loop; `batching`: batch size for the memory there is.
 - `frames`: background PNG writer that records one `Frame` row per kept iteration.
-- `images`: init-image preprocessing; `tiny`: random-weight tiny models in real formats.
+- `images`: image <-> tensor and PNG helpers; `tiny`: random-weight tiny models in real formats.
+- preparation: `decode` (safe decoding of untrusted bytes), `resize` (the init image),
+  `quality`, `text_regions`, `faces` (the signals), `category_names` and `categories` (CLIP
+  zero-shot over the study's five categories).
 
 This package never imports `bot/`; settings values, sessions and hooks are passed in.
 """

@@ -1,4 +1,5 @@
-"""Preprocessing of source images into init images."""
+"""Image <-> tensor and PNG helpers for the generator (decoding untrusted bytes is
+`generator.decode`; the init image is made by `generator.resize`)."""
 
 from __future__ import annotations
 
@@ -6,43 +7,7 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-
-class NotAStillImage(ValueError):
-    pass
-
-
-def decode_still_image(data: bytes, *, max_pixels: int = 64_000_000) -> Image.Image:
-    """Decode bytes into an RGB image; refuse anything that is not one decodable still frame.
-
-    Transparency is flattened onto white (NFT art often has alpha; black would darken it).
-    """
-    Image.MAX_IMAGE_PIXELS = None  # we enforce our own cap below, with a clear message
-    try:
-        image: Image.Image = Image.open(io.BytesIO(data))
-        if image.width * image.height > max_pixels:
-            raise NotAStillImage(f"{image.width}x{image.height} is above {max_pixels} pixels")
-        frames = getattr(image, "n_frames", 1)
-        if frames > 1:
-            raise NotAStillImage(f"animated {image.format} with {frames} frames")
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, NotAStillImage):
-            raise
-        raise NotAStillImage(f"cannot decode the image ({exc})") from exc
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert("RGB")
-
-
-def square_crop_resize(image: Image.Image, side: int) -> Image.Image:
-    """Centre-crop to a square, then Lanczos-resize to side x side (keeps the aspect ratio of
-    the content, unlike the reference's plain resize, which squashes non-square NFTs)."""
-    return ImageOps.fit(image, (side, side), method=Image.Resampling.LANCZOS)
+from PIL import Image
 
 
 def image_to_tensor(image: Image.Image, side: int) -> torch.Tensor:

@@ -38,3 +38,41 @@ def parse_prompt(spec: str) -> Prompt:
 def parse_prompts(spec: str) -> list[Prompt]:
     """`|`-separated prompts, e.g. "oil painting|blurry:-0.5"."""
     return [parse_prompt(part) for part in spec.split("|") if part.strip()]
+
+
+PROMPT_FIELDS = ("category", "title", "series")
+
+
+def check_prompt_template(template: str) -> str:
+    """The template if it only uses {category}, {title} and {series}; ValueError otherwise."""
+    import string
+
+    if not template.strip():
+        raise ValueError("the prompt template is empty")
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        hint = "write {{ and }} for literal braces"
+        raise ValueError(f"prompt template {template!r}: {exc} ({hint})") from None
+    for _text, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name in PROMPT_FIELDS and (spec or conversion):
+            raise ValueError(f"prompt template {template!r}: write {{{name}}} plainly")
+        if name not in PROMPT_FIELDS:
+            raise ValueError(
+                f"prompt template {template!r}: {{{name}}} is not one of "
+                + ", ".join(f"{{{f}}}" for f in PROMPT_FIELDS)
+            )
+    return template
+
+
+def render_prompt(template: str, *, category: str, title: str | None, series: str | None) -> str:
+    """The generation prompt: the template with the artwork's category, the listing's own
+    title (name) and its series title; spaces collapsed. ValueError when it comes out empty."""
+    check_prompt_template(template)
+    text = template.format(category=category, title=title or "", series=series or "")
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError(f"prompt template {template!r} gives an empty prompt")
+    return text

@@ -8,6 +8,10 @@ Layout of the cache dir (`<data_dir>/models/`, or the user's `weights_dir`):
 
 Loading only ever reads safetensors; originals are converted on first use (weights-only
 `torch.load`) or explicitly with `bot models convert`.
+
+Finding weights (`WeightsStore.status`, `available`) needs no torch: `bot models list` and
+`bot doctor` use it on an install without the generator extra, and torch, safetensors and
+the model code are imported only where weights are converted or loaded.
 """
 
 from __future__ import annotations
@@ -15,16 +19,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from clip.model import CLIP
-from safetensors import safe_open
-from safetensors.torch import load_file
-
-from generator import convert
-from generator.download import download, sha256_of
 from generator.registry import REGISTRY, WeightKind, WeightSpec, get_spec
-from generator.vqgan import VQGAN, VQGANConfig, build_discriminator
+
+if TYPE_CHECKING:
+    import torch
+    from clip.model import CLIP
+
+    from generator.vqgan import VQGAN
 
 CONVERTED_NAME = "weights.safetensors"
 
@@ -101,6 +104,8 @@ class WeightsStore:
         self, name: str, *, progress: bool = True, expected_sha256: str | None = None
     ) -> list[Path]:
         """Fetch the originals of a registered model (resuming), verify, record digests."""
+        from generator.download import download
+
         spec = get_spec(name)
         paths = []
         for index, remote in enumerate(spec.files):
@@ -117,6 +122,9 @@ class WeightsStore:
         return record.read_text().strip() if record.is_file() and target.is_file() else None
 
     def ensure_converted(self, name: str, *, allow_pickle: bool = False) -> Path:
+        from generator import convert
+        from generator.download import sha256_of
+
         converted = self.converted_path(name)
         if converted.is_file():
             return converted
@@ -155,6 +163,10 @@ class WeightsStore:
 
 
 def _metadata(path: Path, expected_format: str) -> dict[str, str]:
+    from safetensors import safe_open
+
+    from generator import convert
+
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
     if metadata.get(convert.FORMAT_KEY) != expected_format:
@@ -166,6 +178,11 @@ def _metadata(path: Path, expected_format: str) -> dict[str, str]:
 
 
 def load_vqgan_file(path: Path, device: torch.device | str = "cpu") -> VQGAN:
+    from safetensors.torch import load_file
+
+    from generator import convert
+    from generator.vqgan import VQGAN, VQGANConfig
+
     config = VQGANConfig.from_dict(json.loads(_metadata(path, convert.VQGAN_FORMAT)["config"]))
     state = load_file(str(path))
     model = VQGAN(config)
@@ -176,6 +193,11 @@ def load_vqgan_file(path: Path, device: torch.device | str = "cpu") -> VQGAN:
 
 def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The VQGAN's PatchGAN discriminator (for the critic); feed it images in [-1, 1]."""
+    from safetensors.torch import load_file
+
+    from generator import convert
+    from generator.vqgan import VQGANConfig, build_discriminator
+
     config = VQGANConfig.from_dict(json.loads(_metadata(path, convert.VQGAN_FORMAT)["config"]))
     state = load_file(str(path))
     disc_state = {
@@ -192,6 +214,9 @@ def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> t
 
 
 def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:
+    from safetensors.torch import load_file
+
+    from generator import convert
     from generator.clip_model import clip_from_state_dict
 
     _metadata(path, convert.CLIP_FORMAT)

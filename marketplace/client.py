@@ -246,6 +246,10 @@ class RaribleClient:
         what = f"lazy mint of {body.get('contract')}:{body.get('tokenId')}"
         return self._write(what, f"{self.indexer_url}/v0.1/nft/mints", body)
 
+    def get_collection(self, collection: str) -> dict[str, Any] | None:
+        """The collection's record, None when unknown: a cheap read that needs the API key."""
+        return self._read("GET", f"{self.indexer_url}/v0.1/nft/collections/{collection.lower()}")
+
     def get_item(self, collection: str, token_id: int) -> dict[str, Any] | None:
         item_id = f"{collection.lower()}:{token_id}"
         return self._read("GET", f"{self.indexer_url}/v0.1/nft/items/{item_id}")
@@ -289,19 +293,37 @@ class RaribleClient:
         self, seller: str, cursor: str | None, *, size: int = 100
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of SELL activities (sales, accepted bids) where `seller` sold, oldest first."""
+        return self._sale_search({"users": {"from": [f"ETHEREUM:{seller.lower()}"]}}, cursor, size)
+
+    def item_sale_activities(
+        self, collection: str, token_id: int, cursor: str | None, *, size: int = 100
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of SELL activities of one item, whoever sold it (later owners' resales
+        pay us royalties), oldest first."""
+        item = f"ETHEREUM:{collection.lower()}:{token_id}"
+        return self._sale_search({"items": [item]}, cursor, size)
+
+    def _sale_search(
+        self, selector: dict[str, Any], cursor: str | None, size: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         body: dict[str, Any] = {
             "size": size,
-            "filter": {
-                "blockchains": ["ETHEREUM"],
-                "types": ["SELL"],
-                "users": {"from": [f"ETHEREUM:{seller.lower()}"]},
-            },
+            "filter": {"blockchains": ["ETHEREUM"], "types": ["SELL"], **selector},
             "sort": "EARLIEST",
         }
         if cursor:
             body["cursor"] = cursor
         page = self._read("POST", f"{self.union_url}/v0.1/activities/search", body=body) or {}
         return list(page.get("activities") or []), page.get("cursor") or None
+
+    def order_fees(self) -> dict[str, Any] | None:
+        """The protocol fees the API reports per order type, in bps (`{"RARIBLE_V2": 200,
+        ...}`; rarible.md §2 `GET /v0.1/orders/settings/fees`); None when it has none."""
+        data = self._read(
+            "GET", f"{self.union_url}/v0.1/orders/settings/fees", params={"blockchain": "ETHEREUM"}
+        )
+        fees = (data or {}).get("fees")
+        return fees if isinstance(fees, dict) else None
 
 
 def _path(url: str) -> str:

@@ -27,6 +27,10 @@ class Market(Protocol):
     def sale_activities(
         self, seller: str, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def item_sale_activities(
+        self, collection: str, token_id: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def order_fees(self) -> dict[str, Any] | None: ...
 
 
 def open_market(

@@ -47,6 +47,7 @@ class SourceNft:
     item_id: str
     name: str | None = None
     creator: str | None = None
+    series: str | None = None  # the series title (the Kaggle `title`), kept as metadata
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,9 @@ def build_metadata(facts: ArtworkFacts) -> dict[str, Any]:
             "value": plain_text(facts.generator_version, limit=MAX_VALUE),
         },
     ]
+    source_series = plain_text(facts.source.series or "", limit=MAX_VALUE)
+    if source_series:
+        attributes.insert(6, {"trait_type": "Source series", "value": source_series})
     if source_name:
         attributes.insert(6, {"trait_type": "Source name", "value": source_name})
     document: dict[str, Any] = {

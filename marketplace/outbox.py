@@ -99,3 +99,11 @@ class OutboxMarket:
         self, seller: str, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         return [], cursor
+
+    def item_sale_activities(
+        self, collection: str, token_id: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return [], cursor
+
+    def order_fees(self) -> dict[str, Any] | None:
+        return None  # nothing is sold in dry-run, so no fee applies

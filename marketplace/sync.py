@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -213,48 +214,165 @@ def parse_sale(activity: dict[str, Any], artwork_id: int | None, item_id: str) -
     }
 
 
-def sync_sales(engine: Engine, market: Market, mode: str, seller: str) -> SyncReport:
-    """Read the SELL feed from the stored cursor; returns new sales and the artworks they sold."""
+FeeLookup = Callable[[], int | None]
+PROTOCOL_FEE_ORDER_TYPE = "RARIBLE_V2"  # our orders' type; its data version decides the fee
+
+
+def api_protocol_fee(market: Market) -> int | None:
+    """The seller-side protocol fee (bps) the API reports for our order type, or None when it
+    reports none or cannot be read (the sale is still recorded; the report says so)."""
+    try:
+        fees = market.order_fees()
+    except Exception as exc:  # a fee lookup never stops recording a sale
+        log.warning("protocol fee lookup failed: %s", exc)
+        return None
+    value = (fees or {}).get(PROTOCOL_FEE_ORDER_TYPE)
+    try:
+        bps = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return bps if 0 <= bps <= 10000 else None
+
+
+class _Once:
+    """Calls `lookup` at most once, when the first new sale needs it."""
+
+    def __init__(self, lookup: FeeLookup | None) -> None:
+        self._lookup = lookup
+        self._done = lookup is None
+        self._value: int | None = None
+
+    def __call__(self) -> int | None:
+        if not self._done and self._lookup is not None:
+            self._value, self._done = self._lookup(), True
+        return self._value
+
+
+def _record_sales(
+    engine: Engine,
+    activities: list[dict[str, Any]],
+    *,
+    ours: dict[str, int],
+    mode: str,
+    fee: _Once,
+    report: SyncReport,
+    cursor_name: str,
+    next_cursor: str | None,
+) -> None:
+    """One page of SELL activities and the cursor after it, in one transaction."""
+    with session_scope(engine) as session:
+        for activity in activities:
+            if activity.get("reverted") or activity.get("@type", "SELL") != "SELL":
+                continue
+            item_id = _union_item(activity)
+            if item_id is None or "id" not in activity:
+                report.skipped.append(f"sale activity {activity.get('id')} names no item")
+                continue
+            if session.exec(select(Sale).where(Sale.activity_id == str(activity["id"]))).first():
+                report.unchanged += 1
+                continue
+            try:
+                fields = parse_sale(activity, ours.get(item_id), item_id)
+            except SyncError as exc:
+                report.skipped.append(str(exc))
+                continue
+            session.add(
+                Sale(
+                    **fields,
+                    mode=mode,
+                    protocol_fee_bps=fee(),
+                    raw_json=json.dumps(activity, sort_keys=True),
+                )
+            )
+            report.new += 1
+            if fields["artwork_id"] is not None:
+                report.sold_artwork_ids.append(fields["artwork_id"])
+        if next_cursor:
+            row = session.get(SyncCursor, cursor_name) or SyncCursor(name=cursor_name)
+            row.cursor = next_cursor
+            row.updated_at = utcnow()
+            session.add(row)
+
+
+def _stored_cursor(engine: Engine, name: str) -> str | None:
+    with session_scope(engine) as session:
+        stored = session.get(SyncCursor, name)
+        return stored.cursor if stored else None
+
+
+def sync_sales(
+    engine: Engine,
+    market: Market,
+    mode: str,
+    seller: str,
+    *,
+    protocol_fee: FeeLookup | None = None,
+) -> SyncReport:
+    """Read the SELL feed from the stored cursor; returns new sales and the artworks they sold.
+
+    `protocol_fee` is asked once, at the first new sale, for the exchange's seller-side fee in
+    effect (recorded with each new sale; the revenue report applies it to V3 orders)."""
     report = SyncReport()
     ours = {item.item_id: item.artwork_id for item in published_items(engine, mode)}
     cursor_name = f"sales:{mode}:{seller.lower()}"
-    with session_scope(engine) as session:
-        stored = session.get(SyncCursor, cursor_name)
-        cursor = stored.cursor if stored else None
+    cursor = _stored_cursor(engine, cursor_name)
+    fee = _Once(protocol_fee)
     while True:
         activities, next_cursor = market.sale_activities(seller, cursor)
-        with session_scope(engine) as session:
-            for activity in activities:
-                if activity.get("reverted") or activity.get("@type", "SELL") != "SELL":
-                    continue
-                item_id = _union_item(activity)
-                if item_id is None or "id" not in activity:
-                    report.skipped.append(f"sale activity {activity.get('id')} names no item")
-                    continue
-                if session.exec(
-                    select(Sale).where(Sale.activity_id == str(activity["id"]))
-                ).first():
-                    report.unchanged += 1
-                    continue
-                try:
-                    fields = parse_sale(activity, ours.get(item_id), item_id)
-                except SyncError as exc:
-                    report.skipped.append(str(exc))
-                    continue
-                session.add(
-                    Sale(**fields, mode=mode, raw_json=json.dumps(activity, sort_keys=True))
-                )
-                report.new += 1
-                if fields["artwork_id"] is not None:
-                    report.sold_artwork_ids.append(fields["artwork_id"])
-            if next_cursor:
-                row = session.get(SyncCursor, cursor_name) or SyncCursor(name=cursor_name)
-                row.cursor = next_cursor
-                row.updated_at = utcnow()
-                session.add(row)
+        _record_sales(
+            engine,
+            activities,
+            ours=ours,
+            mode=mode,
+            fee=fee,
+            report=report,
+            cursor_name=cursor_name,
+            next_cursor=next_cursor,
+        )
         if not activities or not next_cursor or next_cursor == cursor:
             return report
         cursor = next_cursor
+
+
+def sync_item_sales(
+    engine: Engine, market: Market, mode: str, *, protocol_fee: FeeLookup | None = None
+) -> SyncReport:
+    """Sales of our items by whoever owns them now: later owners' resales pay us royalties.
+
+    Only items sold at least once can be resold, so only their feeds are read (one cursor per
+    item); a sale already recorded from our own feed is counted as unchanged."""
+    report = SyncReport()
+    items = {item.item_id: item for item in published_items(engine, mode)}
+    with session_scope(engine) as session:
+        sold = set(
+            session.exec(
+                select(Sale.item_id).where(Sale.mode == mode, col(Sale.item_id).in_(list(items)))
+            ).all()
+        )
+    ours = {item_id: item.artwork_id for item_id, item in items.items()}
+    fee = _Once(protocol_fee)
+    for item_id in sorted(sold):
+        item = items[item_id]
+        cursor_name = f"item-sales:{mode}:{item_id}"
+        cursor = _stored_cursor(engine, cursor_name)
+        while True:
+            activities, next_cursor = market.item_sale_activities(
+                item.collection, item.token_id, cursor
+            )
+            _record_sales(
+                engine,
+                activities,
+                ours=ours,
+                mode=mode,
+                fee=fee,
+                report=report,
+                cursor_name=cursor_name,
+                next_cursor=next_cursor,
+            )
+            if not activities or not next_cursor or next_cursor == cursor:
+                break
+            cursor = next_cursor
+    return report
 
 
 def sync_own_orders(engine: Engine, market: Market, mode: str) -> SyncReport:

@@ -13,8 +13,9 @@ URIs: `ipfs://<cid>[/path]` (tried through each gateway in order), `https://` / 
   any redirect hop (storage/net/addresses.py);
 - time: every download has a total deadline (storage/net/bounded.py), so a server that
   drips one byte at a time is abandoned, not waited for;
-- then the image is verified by Pillow and stored under its sha256: the same image found under
-  two listings is kept once.
+- then the image is verified by Pillow (and, when the caller passes `validate`, decoded in
+  full by it) and stored under its sha256: the same image found under two listings is kept
+  once.
 
 The API is plain so every caller (scraper, Kaggle importer) can use it: settings values go in
 through `DownloadPolicy`, the blob store is passed in.
@@ -27,6 +28,7 @@ import binascii
 import io
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -102,10 +104,15 @@ class ImageDownloader:
         blobs: BlobStore,
         *,
         limiter: HostRateLimiter | None = None,
+        validate: Callable[[bytes], object] | None = None,
     ) -> None:
         self.policy = policy
         self.blobs = blobs
         self.limiter = limiter
+        # A full decode by the caller's decoder (the bot passes the generator's safe decoder):
+        # raises ValueError with the reason for bytes that pass the checks here but cannot
+        # be used (truncated, corrupt), so they are refused now rather than at `prepare`.
+        self.validate = validate
         self.http = BoundedHttp(
             HttpLimits(
                 timeout_s=policy.timeout_s,
@@ -211,7 +218,10 @@ class ImageDownloader:
         return unquote_to_bytes(payload)
 
     def _keep(self, uri: str, data: bytes, content_type: str, url: str) -> FetchedImage:
-        return keep_image(uri, data, content_type, url, policy=self.policy, blobs=self.blobs)
+        return keep_image(
+            uri, data, content_type, url, policy=self.policy, blobs=self.blobs,
+            validate=self.validate,
+        )  # fmt: skip
 
 
 def store_local_image(path: Path, *, policy: DownloadPolicy, blobs: BlobStore) -> FetchedImage:
@@ -233,7 +243,14 @@ def store_local_image(path: Path, *, policy: DownloadPolicy, blobs: BlobStore) -
 
 
 def keep_image(
-    uri: str, data: bytes, content_type: str, url: str, *, policy: DownloadPolicy, blobs: BlobStore
+    uri: str,
+    data: bytes,
+    content_type: str,
+    url: str,
+    *,
+    policy: DownloadPolicy,
+    blobs: BlobStore,
+    validate: Callable[[bytes], object] | None = None,
 ) -> FetchedImage:
     """Check downloaded (or local) bytes and store them by sha256; DownloadRefused says why."""
     if len(data) > policy.max_bytes:
@@ -249,6 +266,11 @@ def keep_image(
     if declared is not None and declared != sniffed:
         raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
     width, height = _check_pixels(uri, data, sniffed, policy.max_pixels)
+    if validate is not None:
+        try:
+            validate(data)
+        except ValueError as exc:
+            raise DownloadRefused(uri, f"unusable image: {exc}") from None
     ref = blobs.put_bytes(data)
     return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
 
@@ -277,7 +299,8 @@ def _check_pixels(uri: str, data: bytes, sniffed: str, cap: int) -> tuple[int, i
         # Pillow's hard limit (2x its default) fires before we see the size.
         raise DownloadRefused(uri, f"decompression bomb: {exc} (our cap is {cap} pixels)") from None
     except Exception as exc:  # Pillow raises many types for broken files
-        raise DownloadRefused(uri, f"corrupt {sniffed} image: {exc}") from None
+        detail = " ".join(str(exc).split())  # one line (Pillow's messages may hold newlines)
+        raise DownloadRefused(uri, f"corrupt {sniffed} image: {detail}") from None
     return width, height
 
 

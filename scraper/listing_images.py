@@ -13,12 +13,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import and_, col, or_, select
 
 from scraper.errors import DownloadRefused
 from scraper.images import FetchedImage, ImageDownloader
 from storage.db import session_scope
-from storage.models import Listing
+from storage.models import Artwork, ArtworkState, Listing
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +31,37 @@ class ImageFetchSummary:
 
 
 def listings_missing_images(
-    engine: Engine, *, limit: int | None = None, retry_refused: bool = False
+    engine: Engine,
+    *,
+    limit: int | None = None,
+    retry_refused: bool = False,
+    selected_only: bool = False,
 ) -> list[tuple[int, str]]:
+    """Listings with an image URI and no local image yet. `selected_only`: just those whose
+    artwork curation selected and is waiting to be prepared (a candidate, or failed at
+    preparation), best curation rank first; otherwise every listing, by id."""
     with session_scope(engine) as session:
         query = select(Listing.id, Listing.image_uri).where(
-            Listing.image_uri.is_not(None),  # type: ignore[union-attr]
-            Listing.image_blob.is_(None),  # type: ignore[union-attr]
+            col(Listing.image_uri).is_not(None), col(Listing.image_blob).is_(None)
         )
         if not retry_refused:
-            query = query.where(Listing.image_error.is_(None))  # type: ignore[union-attr]
-        rows = session.exec(query.order_by(Listing.id).limit(limit)).all()  # type: ignore[arg-type]
+            query = query.where(col(Listing.image_error).is_(None))
+        if selected_only:
+            waiting = or_(
+                col(Artwork.state) == ArtworkState.CANDIDATE.value,
+                and_(
+                    col(Artwork.state) == ArtworkState.FAILED.value,
+                    col(Artwork.failed_stage) == ArtworkState.PREPARED.value,
+                ),
+            )
+            query = (
+                query.join(Artwork, col(Artwork.listing_id) == col(Listing.id))
+                .where(waiting)
+                .order_by(col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id))
+            )
+        else:
+            query = query.order_by(col(Listing.id))
+        rows = session.exec(query.limit(limit)).all()
     return [(int(str(row[0])), str(row[1])) for row in rows]
 
 
@@ -50,10 +71,13 @@ def fetch_listing_images(
     *,
     limit: int | None = None,
     retry_refused: bool = False,
+    selected_only: bool = False,
     workers: int = 4,
     progress: Callable[[], None] | None = None,
 ) -> ImageFetchSummary:
-    todo = listings_missing_images(engine, limit=limit, retry_refused=retry_refused)
+    todo = listings_missing_images(
+        engine, limit=limit, retry_refused=retry_refused, selected_only=selected_only
+    )
     summary = ImageFetchSummary()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="images") as pool:
         pending: dict[Future[FetchedImage], tuple[int, str]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from storage.models import Artwork, ArtworkEvent, ArtworkState
+from storage.types import utcnow
 
 
 def transition(
@@ -49,6 +50,12 @@ def record_failure(session: Session, artwork: Artwork, stage: ArtworkState, erro
     before = artwork.state
     artwork.fail(stage, error)
     _record_event(session, artwork, before, artwork.reason)
+
+
+def record_note(session: Session, artwork: Artwork, note: str) -> None:
+    """An event without a state change (a person's override, a new category on a re-run)."""
+    artwork.updated_at = utcnow()
+    _record_event(session, artwork, artwork.state, note)
 
 
 def _record_event(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from sqlmodel import select
 
 from bot.cli.output import console, safe
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +24,8 @@ def choose(
     ),
 ) -> None:
     """Choose a frame by iteration, or the lowest-loss frame of every generated artwork."""
+    from sqlmodel import select
+
     from bot.pipeline.choose_stage import ChooseError, choose_frame
     from storage.db import session_scope
     from storage.models import Artwork, ArtworkState

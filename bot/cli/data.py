@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from bot.cli.output import console, err_console, progress_reporter, safe
-from bot.context import AppContext
+from bot.cli.output import (
+    console,
+    err_console,
+    new_table,
+    print_table,
+    progress_reporter,
+    safe,
+)
 from bot.settings import parse_year_range
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 import_app = typer.Typer(help="Import listings from a dataset file.", no_args_is_help=True)
 
@@ -136,13 +145,13 @@ def curate(
     total = count_listings(context.engine)
     with progress_reporter("curate", total, unit="listings") as update:
         report = run_curation(context.engine, params, progress=update)
-    table = Table(title=f"Curation of {report.considered} listings")
-    table.add_column("outcome")
-    table.add_column("count", justify="right")
+    table = new_table(
+        "outcome", "count", title=f"Curation of {report.considered} listings", right=("count",)
+    )
     table.add_row("[green]selected as candidates[/green]", str(report.selected))
     for rule, count in sorted(report.rejections.items(), key=lambda item: -item[1]):
         table.add_row(f"rejected: {rule}", str(count))
-    console.print(table)
+    print_table(table)
     console.print(
         f"artworks: {report.created} created, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.kept_in_pipeline} already past curation"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from bot.cli.output import console, plain, safe
-from bot.context import AppContext
-from storage import schema
-from storage.db import integrity_problems, make_engine
-from storage.errors import describe
-from storage.upgrade import upgrade_with_backup
+
+if TYPE_CHECKING:  # alembic and the database load when a command runs, not for `--help`
+    from bot.context import AppContext
 
 db_app = typer.Typer(help="The database schema: upgrade, current revision, history, check.")
 
@@ -28,6 +28,9 @@ def upgrade(
     """Upgrade the database to this code's schema (adopts databases of earlier releases).
 
     A SQLite file is checked first (a damaged one is not upgraded) and copied aside."""
+    from storage.db import make_engine
+    from storage.upgrade import upgrade_with_backup
+
     context: AppContext = ctx.obj
     engine = make_engine(context.settings.db_url, schema_policy="skip")
     outcome = upgrade_with_backup(engine, backup=backup)
@@ -44,6 +47,9 @@ def upgrade(
 @db_app.command("current")
 def current(ctx: typer.Context) -> None:
     """Print the database's revision and the code's head revision (changes nothing)."""
+    from storage import schema
+    from storage.db import make_engine
+
     context: AppContext = ctx.obj
     engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
     found = schema.state(engine)
@@ -60,6 +66,8 @@ def current(ctx: typer.Context) -> None:
 @db_app.command("history")
 def history() -> None:
     """List the schema revisions, oldest first."""
+    from storage import schema
+
     for revision, down, message in schema.history():
         console.print(f"{revision}  (after {down or '-'})  {(message or '').split(chr(10))[0]}")
 
@@ -72,6 +80,10 @@ def check(
     ),
 ) -> None:
     """Run SQLite's integrity check on the database file (read-only); exit 1 when damaged."""
+    from storage import schema
+    from storage.db import integrity_problems, make_engine
+    from storage.errors import describe
+
     context: AppContext = ctx.obj
     described = describe(context.settings.db_url)
     where = safe(described)

@@ -1,46 +1,20 @@
-"""`bot prepare` (candidate → prepared) and `bot generate` (prepared → generated)."""
+"""`bot generate` (prepared → generated); `bot prepare` lives in bot/cli/prepare.py."""
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from bot.cli.output import cell, console, err_console, safe
-from bot.context import AppContext
-from bot.pinning import frame_pin_hook
+import typer
+
+from bot.cli.output import cell, console, err_console, new_table, print_table, safe
+from bot.extras import require_extra
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
 def register(app: typer.Typer) -> None:
-    app.command("prepare")(prepare)
     app.command("generate")(generate)
-
-
-def prepare(
-    ctx: typer.Context,
-    artwork: list[int] | None = typer.Option(None, "--artwork", help="Artwork id (repeatable)."),
-    size: int | None = typer.Option(None, "--size", help="Init image side (default setting)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
-) -> None:
-    """Turn candidates' source images into square init images (candidate → prepared)."""
-    from bot.pipeline.prepare_stage import prepare_artworks
-
-    context: AppContext = ctx.obj
-    settings = context.settings
-    outcomes = prepare_artworks(
-        context.engine,
-        context.blobs,
-        size=size or settings.generator_size,
-        max_pixels=settings.download_max_pixels,
-        artwork_ids=artwork or None,
-        limit=limit,
-    )
-    for outcome in outcomes:
-        mark = "[green]prepared[/green]" if outcome.ok else "[red]not prepared[/red]"
-        console.print(f"artwork {outcome.artwork_id}: {mark} {safe(outcome.detail)}")
-    ok = sum(o.ok for o in outcomes)
-    console.print(f"{ok} prepared, {len(outcomes) - ok} not")
-    if artwork and ok < len(outcomes):
-        raise typer.Exit(1)
 
 
 def generate(
@@ -60,14 +34,15 @@ def generate(
     extra_prompt: str | None = typer.Option(
         None,
         "--extra-prompt",
-        help="Added to every artwork's category prompt: 'text:weight:stop|...', "
+        help="Added to every artwork's prompt (BOT_PROMPT_TEMPLATE): 'text:weight:stop|...', "
         "negative weights push away, e.g. 'blurry:-0.5|watermark:-0.3'.",
     ),
     lr: float = typer.Option(0.1, "--lr", help="Adam learning rate."),
     init_weight: float = typer.Option(0.0, "--init-weight", help="Pull towards the init image."),
 ) -> None:
     """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
-
+    require_extra("generate", "bot generate")
+    from bot.pinning import frame_pin_hook
     from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
@@ -125,15 +100,13 @@ def generate(
         seed=seed,
         extra_prompts=extra_prompts,
         on_frame_saved=frame_pin_hook(context),
+        prompt_template=settings.prompt_template,
     )
-    table = Table(title="generate")
-    table.add_column("artwork", justify="right")
-    table.add_column("result")
-    table.add_column("detail")
+    table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
         table.add_row(str(outcome.artwork_id), mark, cell(outcome.detail))
-    console.print(table)
+    print_table(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
     if report.hook_failures:
         err_console.print(

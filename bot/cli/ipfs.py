@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli.output import console, err_console, safe
-from bot.context import AppContext
-from bot.pinning import pinner_from_settings
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 ipfs_app = typer.Typer(help="IPFS: compute CIDs, push the local pin backlog.", no_args_is_help=True)
 
@@ -42,6 +44,7 @@ def push(
     ),
 ) -> None:
     """Move the local blockstore's pins to a kubo node or a pinning service, verifying CIDs."""
+    from bot.pinning import pinner_from_settings
     from storage.db import session_scope
     from storage.ipfs.blockstore import LocalBlockstore
     from storage.ipfs.push import push_backlog

@@ -10,14 +10,15 @@ import json
 import sys
 from collections import defaultdict
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from sqlmodel import col, select
 
-from bot.cli.output import cell, console, safe
+from bot.cli.output import cell, console, new_table, print_table, safe
 from bot.cli.output import err_console as err
-from bot.context import AppContext
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 bids_app = typer.Typer(help="Bids on our items.", no_args_is_help=True)
 
@@ -66,12 +67,13 @@ def publish(
     if not report.outcomes:
         console.print("nothing to publish: no artwork is pinned or in flight")
         return
-    table = Table(title=f"Published ({settings.marketplace_mode.value})")
-    table.add_column("artwork", justify="right")
-    table.add_column("outcome")
+    table = new_table(
+        "artwork", "outcome", title=f"Published ({settings.marketplace_mode.value})",
+        right=("artwork",),
+    )  # fmt: skip
     for artwork_id, outcome in report.outcomes.items():
         table.add_row(str(artwork_id), cell(outcome))
-    console.print(table)
+    print_table(table)
     if report.failed:
         raise typer.Exit(1)
 
@@ -80,30 +82,39 @@ def publish(
 def bids_sync(ctx: typer.Context) -> None:
     """Fetch bids on every published item, our sales since the last sync and the state of our
     sell orders; mark sold artworks."""
+    from bot.notify import open_notifier
     from bot.pipeline.publish import marketplace_for, marketplace_network
     from bot.pipeline.sold_stage import sync_market
     from marketplace.client import RaribleError
     from marketplace.wallet import WalletError, keystore_info
 
     context: AppContext = ctx.obj
-    try:
-        result = sync_market(
-            context.engine,
-            marketplace_for(context),
-            mode=context.settings.marketplace_mode.value,
-            seller=keystore_info(context.settings.wallet_dir).address,
-            weth=marketplace_network(context).weth,
-        )
-    except (RaribleError, WalletError) as exc:
-        err.print(f"[red]sync failed:[/red] {safe(exc)}")
-        raise typer.Exit(1) from None
+    settings = context.settings
+    # The webhook runs on its own thread: a slow or failing one never holds up the sync, and
+    # at exit the command waits at most BOT_WEBHOOK_TIMEOUT_S for what is still queued.
+    with open_notifier(settings, context.engine) as notifier:
+        try:
+            result = sync_market(
+                context.engine,
+                marketplace_for(context),
+                mode=settings.marketplace_mode.value,
+                seller=keystore_info(settings.wallet_dir).address,
+                weth=marketplace_network(context).weth,
+                protocol_fee_bps=settings.protocol_fee_bps,
+                notifier=notifier,
+            )
+        except (RaribleError, WalletError) as exc:
+            err.print(f"[red]sync failed:[/red] {safe(exc)}")
+            raise typer.Exit(1) from None
     bids, sales = result.bids, result.sales
+    resales = result.resales.new if result.resales else 0
     typer.echo(  # one plain line, never wrapped: scripts and logs read it
         f"bids: {bids.new} new, {bids.updated} updated, {bids.unchanged} unchanged; "
-        f"sales: {sales.new} new; sell orders changed: {result.orders.updated}; "
-        f"sold: {len(result.sold)}"
+        f"sales: {sales.new} new, {resales} resales; sell orders changed: "
+        f"{result.orders.updated}; sold: {len(result.sold)}"
     )
-    for reason in bids.skipped + sales.skipped:
+    skipped = bids.skipped + sales.skipped + (result.resales.skipped if result.resales else [])
+    for reason in skipped:
         err.print(f"[yellow]skipped:[/yellow] {safe(reason)}")
 
 
@@ -112,9 +123,11 @@ def bids_list(
     ctx: typer.Context,
     artwork: int | None = typer.Option(None, "--artwork"),
     status: str | None = typer.Option(None, "--status", help="ACTIVE, FILLED, CANCELLED, ..."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print every bid as JSON."),
 ) -> None:
     """Bids in the store, highest price first."""
+    from sqlmodel import select
+
     from storage.db import session_scope
     from storage.models.market import Bid
 
@@ -147,9 +160,9 @@ def bids_list(
             )
         )
         return
-    table = Table(title="Bids")
-    for name in ("artwork", "price", "currency", "usd", "maker", "status", "order"):
-        table.add_column(name)
+    table = new_table(
+        "artwork", "price", "currency", "usd", "maker", "status", "order", title="Bids"
+    )
     for b in rows:
         table.add_row(
             str(b.artwork_id or "-"),
@@ -158,13 +171,18 @@ def bids_list(
             "" if b.price_usd is None else str(b.price_usd),
             cell(b.maker),
             cell(b.status),
-            cell(b.order_id[:18] + "…"),
+            cell(b.order_id),
         )
-    console.print(table)
+    print_table(table)
 
 
-def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def sales(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the sales and totals as JSON."),
+) -> None:
     """Recorded sales and the gross total per currency."""
+    from sqlmodel import col, select
+
     from storage.db import session_scope
     from storage.models.market import Sale
 
@@ -203,9 +221,9 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             )
         )
         return
-    table = Table(title="Sales")
-    for name in ("sold at", "artwork", "kind", "price", "currency", "buyer", "tx"):
-        table.add_column(name)
+    table = new_table(
+        "sold at", "artwork", "kind", "price", "currency", "buyer", "tx", title="Sales"
+    )
     for s in rows:
         table.add_row(
             s.sold_at.strftime("%Y-%m-%d %H:%M"),
@@ -214,8 +232,8 @@ def sales(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             str(s.price),
             cell(s.currency),
             cell(s.buyer),
-            cell((s.tx_hash or "")[:18]),
+            cell(s.tx_hash or ""),
         )
-    console.print(table)
+    print_table(table)
     for currency, total in totals.items():
         console.print(f"gross {safe(currency)}: {total}")

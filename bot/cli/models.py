@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from bot.cli.output import cell, console, err_console, safe
-from bot.context import AppContext
+from bot.cli.output import cell, console, err_console, new_table, print_table, safe
+from bot.extras import require_extra
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from generator.weights import WeightsStore
 
 models_app = typer.Typer(
     help="VQGAN and CLIP weights: list, download, convert.", no_args_is_help=True
@@ -19,8 +23,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
 
-def _store(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from generator.weights import WeightsStore
+def _store(ctx: typer.Context) -> WeightsStore:
+    from generator.weights import WeightsStore  # no torch until weights are loaded
 
     context: AppContext = ctx.obj
     return WeightsStore(context.settings.weights_cache_dir)
@@ -33,12 +37,10 @@ def list_models(ctx: typer.Context) -> None:
 
     store = _store(ctx)
     context: AppContext = ctx.obj
-    table = Table(title=f"weights in {safe(store.cache_dir)}")
-    table.add_column("name", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("state", no_wrap=True)
-    for column in ("size", "use", "description"):
-        table.add_column(column)
+    table = new_table(
+        "name", "kind", "state", "size", "use", "description",
+        title=f"weights in {safe(store.cache_dir)}",
+    )  # fmt: skip
     in_use = {context.settings.generator_vqgan, context.settings.generator_clip}
     for name, spec in REGISTRY.items():
         status = store.status(name)
@@ -51,7 +53,7 @@ def list_models(ctx: typer.Context) -> None:
             "configured" if name in in_use else "",
             cell(spec.description),
         )
-    console.print(table)
+    print_table(table)
 
 
 @models_app.command("download")
@@ -66,6 +68,7 @@ def download_model(
     ),
 ) -> None:
     """Download (resuming), verify and convert to safetensors."""
+    require_extra("generate", "bot models download")  # converting reads the checkpoint with torch
     from generator.convert import ConversionError
     from generator.download import DownloadError
     from generator.registry import UnknownWeights
@@ -97,6 +100,7 @@ def convert_model(
     ),
 ) -> None:
     """Convert a checkpoint once into a pruned safetensors file in the weights dir."""
+    require_extra("generate", "bot models convert")
     from generator.convert import ConversionError, convert_clip, convert_vqgan
     from generator.vqgan import UnsupportedConfig
 

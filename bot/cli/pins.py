@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from bot.cli.output import cell, console, err_console, safe
-from bot.context import AppContext
-from bot.pinning import pinner_from_settings
-from storage.ipfs.pinner import Pinner
+from bot.cli.output import cell, console, err_console, new_table, print_table, safe
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+    from storage.ipfs.pinner import Pinner
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +30,7 @@ def pin(
     artwork_id: int | None = typer.Argument(None, help="Artwork id (default: every chosen)."),
 ) -> None:
     """Pin the chosen frame's image, then its metadata; the token URI is ipfs://<metadata>."""
+    from bot.pinning import pinner_from_settings
     from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
     from storage.db import session_scope
 
@@ -77,9 +79,10 @@ def pins(
     check: bool = typer.Option(
         True, "--check/--no-check", help="Re-check each pin with its pinner first."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print every pin as JSON."),
 ) -> None:
     """List the pins; with --check (default) ask each pin's pinner for its status again."""
+    from bot.pinning import pinner_from_settings
     from storage.db import session_scope
     from storage.ipfs.records import list_pins, recheck
 
@@ -118,9 +121,9 @@ def pins(
     if as_json:
         typer.echo(json.dumps(shown, indent=2))
         return
-    table = Table(title="IPFS pins")
-    for column in ("artwork", "kind", "cid", "size", "pinner", "status", "error"):
-        table.add_column(column)
+    table = new_table(
+        "artwork", "kind", "cid", "size", "pinner", "status", "error", title="IPFS pins"
+    )
     for item in shown:
         table.add_row(
             str(item["artwork_id"] or "-"),
@@ -131,4 +134,4 @@ def pins(
             cell(item["status"]),
             cell(item["error"] or ""),
         )
-    console.print(table)
+    print_table(table)

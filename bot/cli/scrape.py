@@ -11,20 +11,20 @@ from contextlib import ExitStack
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from bot.cli.output import cell, console, logs_above, safe
-from bot.context import AppContext
-from bot.settings import Settings
-from scraper.errors import ConfigurationError
-from scraper.http import HttpClient, HttpPolicy
-from scraper.listing_images import listings_without_details
-from scraper.source import Source
+from bot.cli.output import cell, console, logs_above, new_table, print_table, safe
+from bot.extras import require_extra
+
+if TYPE_CHECKING:  # requests and the sources load when a command runs, not for `--help`
+    from sqlalchemy.engine import Engine
+
+    from bot.context import AppContext
+    from bot.settings import Settings
+    from scraper.http import HttpClient, HttpPolicy
+    from scraper.source import Source
 
 _COUNTS = "new {task.fields[new]} upd {task.fields[updated]} fail {task.fields[failed]}"
 images_app = typer.Typer(help="Listing images: download and check.", no_args_is_help=True)
@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
 
 
 def http_policy(settings: Settings) -> HttpPolicy:
+    from scraper.http import HttpPolicy
+
     return HttpPolicy(
         rate_per_second=settings.scrape_rate_per_second,
         burst=settings.scrape_burst,
@@ -87,6 +89,9 @@ def build_sources(
     csv_path: Path | None = None,
 ) -> list[Source]:
     """The sources a run reads; `stack` owns the browser when a page source needs one."""
+    from scraper.errors import ConfigurationError
+    from scraper.listing_images import listings_without_details
+
     sources: list[Source] = []
     wanted = {which} if which is not SourceName.ALL else set(SourceName) - {SourceName.ALL}
     page_size = settings.scrape_page_size
@@ -127,6 +132,7 @@ def build_sources(
             else:
                 sources.append(OpenSeaSalesSource(client, slug, **common))
     if SourceName.PAGE in wanted and (settings.scrape_page_rules or which is SourceName.PAGE):
+        require_extra("browser", "bot scrape page")
         from scraper.page import Chromium, PageSource
         from scraper.page_rules import load_rules
 
@@ -162,6 +168,16 @@ def scrape(
     csv_path: Path | None = typer.Option(None, "--csv", help="Kaggle CSV for the kaggle source."),
 ) -> None:
     """Scrape listings into the store, resuming each collection where it stopped."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from scraper.errors import ConfigurationError
+    from scraper.http import HttpClient
     from scraper.runner import ScrapeSummary, run_source, run_sources
 
     context: AppContext = ctx.obj
@@ -229,33 +245,19 @@ def scrape(
 
 
 def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
-    table = Table(title="Scrape summary")
-    for column in (
-        "source",
-        "collection",
-        "status",
-        "pages",
-        "new",
-        "updated",
-        "unchanged",
-        "failed",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column in ("pages", "new", "updated", "unchanged", "failed")
-            else "left",
-        )
+    counts = ("pages", "new", "updated", "unchanged", "failed")
+    table = new_table("source", "collection", "status", *counts, title="Scrape summary",
+                      right=counts)  # fmt: skip
     for s in summaries:
         status = {"failed": "[red]failed[/red]", "completed": "[green]completed[/green]"}.get(
             s.status, safe(s.status)
         )
-        table.add_row(cell(s.source), cell(_short(s.collection)), status, str(s.pages),
-                      str(s.new), str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
+        table.add_row(cell(s.source), cell(s.collection), status, str(s.pages), str(s.new),
+                      str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
     totals = [
         sum(getattr(s, f) for s in summaries) for f in ("new", "updated", "unchanged", "failed")
     ]
-    console.print(table)
+    print_table(table)
     console.print("total: new {} updated {} unchanged {} failed {}".format(*totals))
     for s in summaries:
         if s.error:
@@ -277,8 +279,16 @@ def images_fetch(
     retry_refused: bool = typer.Option(
         False, "--retry-refused", help="Try again the images refused before."
     ),
+    all_listings: bool = typer.Option(
+        False, "--all", help="Every listing without an image, not only curation's candidates."
+    ),
 ) -> None:
-    """Download the images of listings that have none yet (checked, deduplicated)."""
+    """Download the images of curation's candidates (best rank first) that have none yet,
+    checked and decoded as `prepare` will; `--all` for every listing. Exit 1 if any was
+    refused."""
+    from rich.progress import Progress
+
+    from generator.decode import DecodePolicy, decode_image
     from scraper.http import HostRateLimiter
     from scraper.images import DownloadPolicy, ImageDownloader
     from scraper.listing_images import fetch_listing_images, listings_missing_images
@@ -295,17 +305,33 @@ def images_fetch(
         user_agent=settings.user_agent,
     )
     limiter = HostRateLimiter(settings.scrape_rate_per_second, settings.scrape_burst)
-    downloader = ImageDownloader(policy, context.blobs, limiter=limiter)
-    total = len(listings_missing_images(context.engine, limit=limit, retry_refused=retry_refused))
+    decode = DecodePolicy(settings.download_max_bytes, settings.download_max_pixels)
+    downloader = ImageDownloader(
+        policy, context.blobs, limiter=limiter, validate=lambda data: decode_image(data, decode)
+    )
+    selected_only = not all_listings
+    total = len(
+        listings_missing_images(
+            context.engine, limit=limit, retry_refused=retry_refused, selected_only=selected_only
+        )
+    )
+    if total == 0:
+        downloader.close()
+        which = "listing" if all_listings else "candidate (`--all` for every listing)"
+        console.print(f"nothing to fetch: every {which} with an image URI has its image")
+        return
     try:
         with Progress(console=console) as progress, logs_above(progress.console):
             task = progress.add_task("images", total=total)
             summary = fetch_listing_images(
                 context.engine, downloader, limit=limit, retry_refused=retry_refused,
-                workers=settings.scrape_concurrency, progress=lambda: progress.advance(task),
+                selected_only=selected_only, workers=settings.scrape_concurrency,
+                progress=lambda: progress.advance(task),
             )  # fmt: skip
     finally:
         downloader.close()
     console.print(f"images: stored {summary.stored}, refused {summary.refused}")
     for reason in summary.reasons[:20]:
-        console.print(f"  [yellow]refused[/yellow] {safe(reason)}")
+        console.print(f"  [yellow]refused[/yellow] {safe(reason)}", soft_wrap=True)
+    if summary.refused:
+        raise typer.Exit(1)

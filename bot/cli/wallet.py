@@ -10,24 +10,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.text import Text
 
 from bot.cli.output import console, safe
 from bot.cli.output import err_console as err
-from bot.context import AppContext
 from bot.text import printable
-from marketplace.networks import network_for_mode
-from marketplace.wallet import (
-    KeystoreInfo,
-    WalletError,
-    check_scrypt_n,
-    create_keystore,
-    import_keystore,
-    keystore_info,
-    unlock,
-)
+
+if TYPE_CHECKING:  # eth_account takes ~1 s to import: only the wallet commands load it
+    from bot.context import AppContext
+    from marketplace.wallet import KeystoreInfo, WalletError
 
 wallet_app = typer.Typer(
     help="The signing key (Ethereum v3 keystore, scrypt).", no_args_is_help=True
@@ -59,6 +53,8 @@ def _fail(exc: WalletError) -> typer.Exit:
 
 
 def _scrypt_n(value: int | None) -> int | None:
+    from marketplace.wallet import WalletError, check_scrypt_n
+
     try:
         check_scrypt_n(value)
     except WalletError as exc:
@@ -69,6 +65,8 @@ def _scrypt_n(value: int | None) -> int | None:
 def _checked_info(ctx: typer.Context) -> KeystoreInfo:
     """The keystore's public facts; with a passphrase at hand, the stored address is checked
     against the key it decrypts, so an edited address is never shown as ours."""
+    from marketplace.wallet import keystore_info, unlock
+
     context: AppContext = ctx.obj
     info = keystore_info(_wallet_dir(ctx))
     if context.settings.wallet_passphrase:
@@ -87,6 +85,8 @@ def create(
     ),
 ) -> None:
     """Generate a new key and store it encrypted. Refuses to overwrite an existing keystore."""
+    from marketplace.wallet import WalletError, create_keystore
+
     try:
         address = create_keystore(_wallet_dir(ctx), _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
@@ -106,6 +106,8 @@ def import_(
     ),
 ) -> None:
     """Store an existing private key encrypted."""
+    from marketplace.wallet import WalletError, import_keystore
+
     if key_file is not None:
         try:
             key = key_file.read_text(encoding="utf-8").strip()
@@ -126,6 +128,8 @@ def import_(
 @wallet_app.command("address")
 def address(ctx: typer.Context) -> None:
     """Print the wallet address; checked against the key when BOT_WALLET_PASSPHRASE is set."""
+    from marketplace.wallet import WalletError
+
     try:
         typer.echo(_checked_info(ctx).address)
     except WalletError as exc:
@@ -135,6 +139,9 @@ def address(ctx: typer.Context) -> None:
 @wallet_app.command("export-public")
 def export_public(ctx: typer.Context) -> None:
     """Print what may be shared: address, keystore location and KDF, network. Never the key."""
+    from marketplace.networks import network_for_mode
+    from marketplace.wallet import WalletError
+
     context: AppContext = ctx.obj
     try:
         info = _checked_info(ctx)

@@ -14,9 +14,10 @@ market's own valuation and dominates, as in the seed ("high-valued images"); lik
 popularity signal with half the weight. Logarithms keep one very expensive listing or one viral
 post from drowning everything else. Ties break by listing id so the ranking is stable.
 
-Re-running is idempotent. Artworks that already moved past `candidate` are never touched;
-candidates and curation rejections are reconciled with the current selection.
-
+Re-running is idempotent. Artworks that already moved past `candidate` are never touched, nor
+those a person or `prepare` rejected (a person's category waits for curation to select it);
+candidates and curation rejections are reconciled with the current selection. Curation does
+not set the category: `prepare` decides it (the series title stays on the listing).
 Scale: the decision is computed over all listings at once with pandas (vectorised), then
 written in batches of `BATCH_LISTINGS` listings, each in its own short transaction that takes
 the write lock first and re-reads that batch's artworks, so a command running beside curation
@@ -166,14 +167,13 @@ def curate(
         str(rule): int(count) for rule, count in decided["rule"].value_counts().items()
     }
     # Plain Python lists, made in C, zipped into one tuple per listing: (listing id, reason,
-    # rank, score, category). Only candidates keep their rank; a rejection says it in words.
+    # rank, score). Only candidates keep their rank; a rejection says it in words.
     selected = decided["reason"].isna()
     columns = (
         decided["listing_id"].astype("int64").tolist(),
         _none_for_missing(decided["reason"]),
         _none_for_missing(decided["rank"].where(selected)),
         decided["score"].astype("float64").tolist(),
-        _none_for_missing(decided["title"]),
     )
     del decided
     if progress:
@@ -200,8 +200,8 @@ def count_listings(engine: Engine) -> int:
         return int(connection.execute(sa_select(func.count()).select_from(_LISTINGS)).scalar_one())
 
 
-# (listing id, reason or None for a candidate, rank or None, value score, category or None)
-_Decision = tuple[int, str | None, int | None, float, str | None]
+# (listing id, reason or None for a candidate, rank or None, value score)
+_Decision = tuple[int, str | None, int | None, float]
 
 
 def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationReport) -> None:
@@ -210,7 +210,8 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
     connection = session.connection()
     first, last = decisions[0][0], decisions[-1][0]
     columns = (_ARTWORKS.c.listing_id, _ARTWORKS.c.id, _ARTWORKS.c.state, _ARTWORKS.c.reason,
-               _ARTWORKS.c.rank, _ARTWORKS.c.value_score, _ARTWORKS.c.state_changed_at)  # fmt: skip
+               _ARTWORKS.c.rank, _ARTWORKS.c.value_score, _ARTWORKS.c.state_changed_at,
+               _ARTWORKS.c.rejected_by, _ARTWORKS.c.override_reason)  # fmt: skip
     stored = {
         row[0]: row
         for row in connection.execute(
@@ -222,17 +223,20 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
     fresh: list[tuple[Any, ...]] = []
     moves: list[dict[str, Any]] = []
     rescored: list[dict[str, Any]] = []
+    relabelled: list[dict[str, Any]] = []
     events: list[tuple[Any, ...]] = []
-    for listing_id, why, new_rank, new_score, category in decisions:
+    for listing_id, why, new_rank, new_score in decisions:
         target = _CANDIDATE if why is None else _REJECTED
+        rejected_by = "curate" if why is not None else None
         existing = stored.get(listing_id)
         if existing is None:
             fresh.append(
-                (listing_id, target, why, category, new_rank, new_score, now, now, now, *new_tail)
-            )
+                (listing_id, target, why, rejected_by, new_rank, new_score, now, now, now,
+                 *new_tail)
+            )  # fmt: skip
             continue
-        _, artwork_id, state, reason, rank, score, state_changed_at = existing
-        if state not in _CURATED:
+        _, artwork_id, state, reason, rank, score, state_changed_at, by, override = existing
+        if state not in _CURATED or _decided_later(by, override):
             report.kept_in_pipeline += 1
             continue
         changed = False
@@ -240,11 +244,13 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
             # A new reason in the same state (another top N) is no state change.
             changed_at = now if state != target else state_changed_at
             moves.append(
-                {"_id": artwork_id, "state": target, "reason": why, "at": now,
-                 "changed_at": changed_at}
+                {"_id": artwork_id, "state": target, "reason": why, "by": rejected_by,
+                 "at": now, "changed_at": changed_at}
             )  # fmt: skip
             events.append((artwork_id, state, target, why, now))
             changed = True
+        elif target == _REJECTED and by != "curate":
+            relabelled.append({"_id": artwork_id})  # not counted as a change, as before
         if rank != new_rank or not _same_score(score, new_score):
             rescored.append({"_id": artwork_id, "rank": new_rank, "score": new_score})
             changed = True
@@ -259,12 +265,20 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
             .values(
                 state=bindparam("state"),
                 reason=bindparam("reason"),
+                rejected_by=bindparam("by"),
                 failed_stage=None,
                 error=None,
                 state_changed_at=bindparam("changed_at"),
                 updated_at=bindparam("at"),
             ),
             moves,
+        )
+    if relabelled:
+        connection.execute(
+            update(_ARTWORKS)
+            .where(_ARTWORKS.c.id == bindparam("_id"))
+            .values(rejected_by="curate"),
+            relabelled,
         )
     if rescored:
         connection.execute(
@@ -285,6 +299,12 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
         insert_rows(session, _EVENTS, _EVENT_COLUMNS, events)
 
 
+def _decided_later(rejected_by: str | None, override_reason: str | None) -> bool:
+    """A person's rejection, or prepare's rejection of an artwork curation had selected: not
+    curation's to undo. (A person's category is not a selection: it waits for curation.)"""
+    return override_reason is not None or rejected_by in ("prepare", "person")
+
+
 def _same_score(stored: float | None, new: float) -> bool:
     return stored is not None and (stored == new or (math.isnan(stored) and math.isnan(new)))
 
@@ -294,7 +314,7 @@ _REJECTED = ArtworkState.REJECTED.value
 
 _CANDIDATE = ArtworkState.CANDIDATE.value
 _EVENT_COLUMNS = ("artwork_id", "from_state", "to_state", "reason", "at")
-_SET_BY_CURATION = ("listing_id", "state", "reason", "category", "rank", "value_score",
+_SET_BY_CURATION = ("listing_id", "state", "reason", "rejected_by", "rank", "value_score",
                     "created_at", "updated_at", "state_changed_at")  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from scraper.csv_file import open_csv
 COLUMNS = ["listing_id", "item_id", "title", "creator", "price", "currency", "likes", "nsfw",
            "media_type", "year"]  # fmt: skip
 CSV_COLUMNS = ("price", "likes", "year", "type", "symbol", "nsfw")
-_NOT_FOR_CURATION = ("item_id", "creator", "currency")
+_NOT_FOR_CURATION = ("item_id", "title", "creator", "currency")
 _READ_CHUNK = 200_000
 _GROUPED = r"[+-]?[0-9]{1,3}(?:(?P<s>[,_])[0-9]{3})(?:(?P=s)[0-9]{3})*(?:\.[0-9]*)?"
 _MAX_LIKES = 2**53  # exact in a float; far beyond any real count
@@ -105,8 +105,7 @@ def load_store(engine: Engine, *, curation_only: bool = False) -> Loaded:
     else:
         frame = pd.concat(frames, ignore_index=True)
     if curation_only:
-        for column in ("title", "media_type"):
-            frame[column] = frame[column].astype("category")
+        frame["media_type"] = frame["media_type"].astype("category")
     for column in _NOT_FOR_CURATION if curation_only else ():
         frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     return _clean(frame[COLUMNS])

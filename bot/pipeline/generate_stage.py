@@ -1,6 +1,7 @@
 """prepared → generated: VQGAN+CLIP frames for each artwork, many artworks per batch.
 
-The prompt is the artwork's category, the init image its prepared source NFT, and every
+The prompt is made from the artwork's category by BOT_PROMPT_TEMPLATE (default `{category}`,
+as in the study) and recorded on the artwork; the init image is its prepared source NFT; every
 iteration is kept as a frame (PNG blob + `frames` row, written by a background thread). An
 artwork moves to `generated` only after all its frames are committed; a batch that fails
 records the failure on each of its artworks and the next batch goes on. On a CUDA
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from generator.batching import choose_batch_size
 from generator.frames import FrameHook, FrameWriter
 from generator.optimiser import GenerationJob, GenerationSettings, StepFrames, VqganClip
-from generator.prompts import Prompt
+from generator.prompts import Prompt, render_prompt
 from generator.tiny import write_smoke_test_weights
 from generator.vqgan import VQGAN
 from generator.weights import MissingWeights, WeightsStore
@@ -33,7 +34,7 @@ from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
 from storage.db import session_scope
 from storage.errors import StoreError
-from storage.models import Artwork, ArtworkState
+from storage.models import Artwork, ArtworkState, Listing
 
 log = logging.getLogger(__name__)
 SMOKE_TEST_WARNING = (
@@ -108,6 +109,7 @@ def _job_for(
     artwork_id: int,
     seed: int | None,
     extra_prompts: Sequence[Prompt] = (),
+    prompt_template: str = "{category}",
 ) -> GenerationJob | GenerateOutcome:
     """A job, or the reason this artwork cannot run (recorded as a failure when it is bad)."""
     with session_scope(engine) as session:
@@ -120,7 +122,17 @@ def _job_for(
             )
         try:
             if not artwork.category:
-                raise ValueError(f"artwork {artwork_id} has no category to use as the prompt")
+                raise ValueError(
+                    f"artwork {artwork_id} has no category to make the prompt from: prepare it "
+                    "again (bot prepare --redo) or give one (bot categorize)"
+                )
+            listing = session.get(Listing, artwork.listing_id)
+            prompt = render_prompt(
+                prompt_template,
+                category=artwork.category,
+                title=listing.name if listing else None,
+                series=listing.title if listing else None,
+            )
             if not artwork.init_image_blob:
                 raise ValueError(f"artwork {artwork_id} has no prepared init image")
             data = blobs.read_bytes(artwork.init_image_blob)
@@ -135,7 +147,7 @@ def _job_for(
             return GenerateOutcome(artwork_id, False, reason)
         return GenerationJob(
             key=artwork_id,
-            prompts=[Prompt(artwork.category), *extra_prompts],
+            prompts=[Prompt(prompt), *extra_prompts],
             seed=default_seed(artwork_id) if seed is None else seed,
             init_image=image,
         )
@@ -154,6 +166,7 @@ def generate_artworks(
     extra_prompts: Sequence[Prompt] = (),
     on_frame_saved: FrameHook | None = None,
     progress: bool = True,
+    prompt_template: str = "{category}",
 ) -> GenerateReport:
     report = GenerateReport()
     generator = VqganClip(models.vqgan, models.perceptor, device, settings)
@@ -164,7 +177,7 @@ def generate_artworks(
     ]
     jobs: list[GenerationJob] = []
     for artwork_id in ids:
-        job = _job_for(engine, blobs, artwork_id, seed, extra_prompts)
+        job = _job_for(engine, blobs, artwork_id, seed, extra_prompts, prompt_template)
         if isinstance(job, GenerateOutcome):
             report.outcomes.append(job)
         else:
@@ -210,6 +223,7 @@ def generate_artworks(
             with session_scope(engine) as session:
                 artwork = session.get(Artwork, job.key)
                 if artwork is not None:
+                    artwork.prompt = job.prompts[0].text  # kept whatever the template becomes
                     transition(session, artwork, ArtworkState.GENERATED)
             report.outcomes.append(
                 GenerateOutcome(job.key, True, f"{settings.steps} frames, seed {job.seed}")

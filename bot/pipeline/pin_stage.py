@@ -103,7 +103,9 @@ def _prepare(session: Session, artwork: Artwork, blobs: BlobStore, generator_ver
         seed=frame.seed,
         model=frame.model,
         iteration=frame.iteration,
-        source=SourceNft(listing.marketplace, listing.item_id, listing.name, listing.creator),
+        source=SourceNft(
+            listing.marketplace, listing.item_id, listing.name, listing.creator, listing.title
+        ),
         generator_version=generator_version,
     )
     assert frame.id is not None

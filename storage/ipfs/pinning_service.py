@@ -94,6 +94,13 @@ class PinningServiceClient:
         )
         return dict(json_of(response, cid=cid))
 
+    def list_recent(self, *, limit: int = 1) -> list[dict[str, Any]]:
+        """The newest pinned requests: an authenticated read (`bot doctor` checks the token)."""
+        response = self._request(
+            "GET", "/pins", cid=None, retry=False, expect=200, params={"limit": str(limit)}
+        )
+        return list(response.json().get("results", []))
+
     def find_pins(self, cid: str, *, statuses: str = ALL_STATUSES) -> list[dict[str, Any]]:
         """Requests for `cid`, newest first (without `status`, the API returns only pinned)."""
         response = self._request(

@@ -41,20 +41,24 @@ PIPELINE_ORDER: tuple[ArtworkState, ...] = (
 
 
 def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
-    """Forward one step; candidates may be rejected; any live stage may fail.
+    """Forward one step; candidates and prepared artworks may be rejected; any live stage may
+    fail.
 
-    A rejected candidate may come back (curation re-run with other parameters), and a
-    failed artwork is retried from the stage it failed in (recorded in `failed_stage`).
+    A rejected candidate may come back (curation re-run with other parameters, a person's
+    category), and a failed artwork is retried from the stage it failed in (recorded in
+    `failed_stage`) or rejected (a person giving up on it; the commands only allow that
+    before generation). A prepared artwork may still be rejected: by a person, or by
+    `prepare --redo` under new thresholds; nothing has been generated from it yet.
     """
     if state is ArtworkState.SOLD:
         return frozenset()
     if state is ArtworkState.FAILED:
-        return frozenset(PIPELINE_ORDER[:-1])
+        return frozenset({*PIPELINE_ORDER[:-1], ArtworkState.REJECTED})
     if state is ArtworkState.REJECTED:
         return frozenset({ArtworkState.CANDIDATE})
     index = PIPELINE_ORDER.index(state)
     targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
-    if state is ArtworkState.CANDIDATE:
+    if state in (ArtworkState.CANDIDATE, ArtworkState.PREPARED):
         targets.add(ArtworkState.REJECTED)
     # Listed items can be relisted when a sell order expires or is cancelled.
     if state is ArtworkState.LISTED:
@@ -77,7 +81,27 @@ class Artwork(SQLModel, table=True):
     failed_stage: str | None = Field(default=None, description="Stage that failed (to retry).")
     error: str | None = Field(default=None, sa_column=Column(Text()))
     attempts: int = 0
-    category: str | None = Field(default=None, description="The prompt: the series title.")
+    category: str | None = Field(
+        default=None,
+        description="Animals, Faces, People, Objects or Scenery: decided by `prepare` (CLIP) "
+        "or a person; the generation prompt comes from it (BOT_PROMPT_TEMPLATE).",
+    )
+    prompt: str | None = Field(
+        default=None, sa_column=Column(Text()), description="The prompt it was generated with."
+    )
+    rejected_by: str | None = Field(
+        default=None, description="Who rejected it: curate, prepare or person."
+    )
+    override_category: str | None = Field(
+        default=None, description="A person's category; wins over CLIP on every run."
+    )
+    override_reason: str | None = Field(
+        default=None, sa_column=Column(Text()), description="A person's reason to reject it."
+    )
+    override_source: str | None = Field(
+        default=None, description="Where the override came from (command, labels file line)."
+    )
+    override_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     init_image_blob: str | None = Field(
         default=None, description="sha256 of the prepared init image (square PNG) in the blobs."
     )
@@ -104,6 +128,8 @@ class Artwork(SQLModel, table=True):
         now = utcnow()
         self.state = target.value
         self.reason = reason if target in (ArtworkState.REJECTED, ArtworkState.FAILED) else None
+        if target is not ArtworkState.REJECTED:
+            self.rejected_by = None
         if target is not ArtworkState.FAILED:
             self.failed_stage = None
             self.error = None

@@ -166,6 +166,11 @@ class Sale(SQLModel, table=True):
     amount: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
     currency: str
     price_usd: Decimal | None = Field(default=None, sa_column=Column(DecimalText()))
+    protocol_fee_bps: int | None = Field(
+        default=None,
+        description="The exchange's seller-side protocol fee (bps, charged on V3 orders) in "
+        "effect when the sale was recorded: BOT_PROTOCOL_FEE_BPS or the API's order fees.",
+    )
     sold_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     mode: str
     seen_at: datetime = Field(

@@ -53,7 +53,9 @@ def test_rules_and_reasons(engine: Engine) -> None:
     assert [item for _, item in candidates] == ["p18", "p17", "p16", "p15", "p14"]
     assert [rank for rank, _ in candidates] == [1, 2, 3, 4, 5]
     assert artworks["p13"].reason == "ranked #6, below the top 5"
-    assert artworks["p18"].category == "T-p18"
+    # Curation does not make the series title a category: `prepare` decides the category.
+    assert artworks["p18"].category is None and artworks["p18"].rejected_by is None
+    assert artworks["p13"].rejected_by == "curate"
     assert report.selected == 5 and report.rejections["price outlier"] == 2
 
 

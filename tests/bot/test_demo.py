@@ -24,6 +24,8 @@ def test_demo_without_weights_stops_before_generation_and_says_why(
     assert "BOT_ALLOW_SMOKE_TEST_MODELS=true make demo" in output
     assert (tmp_path / "data" / "demo" / "eda" / "report.html").exists()
     assert counts(tmp_path / "data" / "demo")["prepared"] == DEMO_TOP
+    report = tmp_path / "data" / "demo" / "prepare-report"
+    assert (report / "index.html").exists() and list(report.glob("sheet-*.png"))
 
 
 @pytest.mark.slow
@@ -59,6 +61,13 @@ def counts(demo_dir: Path) -> dict[str, int]:
     with session_scope(engine) as session:
         stored = counts_by_state(session)
     return {state.value: stored.get(state.value, 0) for state in ArtworkState}
+
+
+def test_the_bundled_labels_are_what_the_sample_writes(tmp_path: Path) -> None:
+    from bot.sample import LABELS_CSV, write_labels
+
+    write_labels(labels_path=tmp_path / "labels.csv")
+    assert (tmp_path / "labels.csv").read_text() == LABELS_CSV.read_text()
 
 
 def test_sample_images_are_deterministic_and_match_the_bundled_csv(tmp_path: Path) -> None:

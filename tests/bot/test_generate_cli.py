@@ -37,11 +37,13 @@ def _seed_db(data_dir: Path, count: int) -> None:
                 source="kaggle",
                 marketplace="hive",
                 item_id=f"i{index}",
+                name=f"Piece {index}",
                 image_blob=blobs.put_bytes(buffer.getvalue()).sha256,
             )
             session.add(listing)
             session.flush()
-            session.add(Artwork(listing_id=listing.id, category=f"Series {index}"))
+            category = ("Animals", "Scenery")[index % 2]  # a person's: no CLIP needed
+            session.add(Artwork(listing_id=listing.id, override_category=category))
     engine.dispose()
 
 
@@ -51,9 +53,10 @@ def test_prepare_then_generate_with_smoke_test_models(
 ) -> None:
     _seed_db(data_dir, 2)
     monkeypatch.setenv("BOT_GENERATOR_SIZE", "32")
+    monkeypatch.setenv("BOT_PROMPT_TEMPLATE", "{category}: {title}")
     result = runner.invoke(app, ["prepare"])
     assert result.exit_code == 0, result.output
-    assert "2 prepared, 0 not" in result.output
+    assert "2 prepared (Animals 1, Scenery 1), 0 rejected, 0 failed" in result.output
     refused = runner.invoke(app, ["generate", "--steps", "2", "--cutn", "2"])
     assert refused.exit_code == 1
     assert "bot models download vqgan_wikiart_16384" in refused.output
@@ -74,7 +77,10 @@ def test_prepare_then_generate_with_smoke_test_models(
     engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}")
     with session_scope(engine) as session:
         prompts = {frame.prompt for frame in session.exec(select(Frame)).all()}
-    assert prompts == {"Series 0|blurry:-0.5", "Series 1|blurry:-0.5"}
+    assert prompts == {"Animals: Piece 0|blurry:-0.5", "Scenery: Piece 1|blurry:-0.5"}
+    with session_scope(engine) as session:
+        recorded = {artwork.prompt for artwork in session.exec(select(Artwork)).all()}
+    assert recorded == {"Animals: Piece 0", "Scenery: Piece 1"}
 
 
 def test_generate_rejects_other_states_and_bad_devices(data_dir: Path) -> None:

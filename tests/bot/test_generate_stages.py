@@ -1,5 +1,6 @@
-"""prepare (candidate → prepared) and generate (prepared → generated) on a real database,
-with the tiny untrained models written in real checkpoint formats."""
+"""generate (prepared → generated) on a real database, with the tiny untrained models written in
+real checkpoint formats; the artworks are prepared by the real stage with a person's category
+(preparation itself: tests/bot/test_prepare_stage.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from PIL import Image
 from sqlmodel import select
 
 from bot.pipeline.generate_stage import generate_artworks, load_models
-from bot.pipeline.prepare_stage import prepare_artworks
+from bot.pipeline.prepare_stage import PrepareOptions
+from bot.pipeline.prepare_stage import prepare_artworks as prepare_stage
+from generator.decode import DecodePolicy
 from generator.optimiser import GenerationSettings
 from generator.weights import MissingWeights
 from storage.blobstore import BlobStore
@@ -32,11 +35,10 @@ def _png(seed: int, size: tuple[int, int] = (60, 40), mode: str = "RGB") -> byte
     return buffer.getvalue()
 
 
-def _gif(frames: int) -> bytes:
-    images = [Image.new("RGB", (20, 20), (i * 40, 0, 0)) for i in range(frames)]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:])
-    return buffer.getvalue()
+def prepare_artworks(engine, blobs: BlobStore, size: int = 32) -> None:
+    options = PrepareOptions(size=size, decode=DecodePolicy(min_side=size))
+    report = prepare_stage(engine, blobs, options)
+    assert all(o.status == "prepared" for o in report.outcomes), report.outcomes
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def _add(
     blobs: BlobStore,
     item: str,
     image: bytes | None,
-    category: str | None = "Dreams",
+    category: str | None = "Scenery",
     cid: str | None = None,
 ) -> int:
     with session_scope(engine) as session:
@@ -63,41 +65,10 @@ def _add(
         )
         session.add(listing)
         session.flush()
-        artwork = Artwork(listing_id=listing.id, category=category)
+        artwork = Artwork(listing_id=listing.id, override_category=category)
         session.add(artwork)
         session.flush()
         return int(artwork.id)
-
-
-def test_prepare_makes_square_init_images_and_fails_bad_ones_clearly(store) -> None:
-    engine, blobs = store
-    good = _add(engine, blobs, "good", _png(1))
-    transparent = _add(engine, blobs, "alpha", _png(2, mode="RGBA"), category=None)
-    no_image = _add(engine, blobs, "noimg", None, cid="QmNoLocalCopy")
-    animated = _add(engine, blobs, "anim", _gif(3))
-    broken = _add(engine, blobs, "broken", b"not an image at all")
-
-    outcomes = {o.artwork_id: o for o in prepare_artworks(engine, blobs, size=32)}
-    assert outcomes[good].ok and outcomes[transparent].ok
-    assert "has no local image" in outcomes[no_image].detail
-    assert (
-        "QmNoLocalCopy" in outcomes[no_image].detail and "hive:noimg" in outcomes[no_image].detail
-    )
-    assert "animated" in outcomes[animated].detail
-    assert "cannot decode" in outcomes[broken].detail
-    with session_scope(engine) as session:
-        prepared = session.get(Artwork, good)
-        image = Image.open(io.BytesIO(blobs.read_bytes(prepared.init_image_blob)))
-        assert (prepared.state, image.size, image.mode) == ("prepared", (32, 32), "RGB")
-        assert session.get(Artwork, transparent).category == "Series title"  # from the listing
-        failed = session.get(Artwork, no_image)
-        assert (failed.state, failed.failed_stage) == ("failed", "prepared")
-        assert "QmNoLocalCopy" in failed.error
-    # Idempotent: nothing is left to prepare, nothing changes.
-    assert prepare_artworks(engine, blobs, size=32) == []
-    again = prepare_artworks(engine, blobs, size=32, artwork_ids=[good, no_image, 999])
-    assert [(o.artwork_id, o.ok) for o in again] == [(999, False), (good, True), (no_image, False)]
-    assert "prepared already" in again[1].detail and "is failed" in again[2].detail
 
 
 def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: Path) -> None:
@@ -129,14 +100,15 @@ def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: 
     with session_scope(engine) as session:
         frames = session.exec(select(Frame).where(Frame.artwork_id == ids[0])).all()
         assert sorted(f.iteration for f in frames) == [0, 1, 2]
-        assert {f.prompt for f in frames} == {"Dreams"} and frames[0].width == 32
+        assert {f.prompt for f in frames} == {"Scenery"} and frames[0].width == 32
         png = Image.open(io.BytesIO(blobs.read_bytes(frames[1].blob_sha256)))
-        assert png.text["prompt"] == "Dreams" and png.text["iteration"] == "1"
+        assert png.text["prompt"] == "Scenery" and png.text["iteration"] == "1"
         assert png.text["seed"] == str(frames[1].seed)
         assert float(png.text["loss"]) == pytest.approx(frames[1].loss)
         assert "smoke_vqgan_tiny" in png.text["model"]
-        states = {a.id: a.state for a in session.exec(select(Artwork)).all()}
-        assert set(states.values()) == {"generated"}
+        artworks = session.exec(select(Artwork)).all()
+        assert {a.state for a in artworks} == {"generated"}
+        assert {a.prompt for a in artworks} == {"Scenery"}  # recorded with the artwork
         events = session.exec(select(ArtworkEvent).where(ArtworkEvent.to_state == "generated"))
         assert len(events.all()) == 3
     # Nothing prepared is left: a second run does nothing.

@@ -65,6 +65,7 @@ def test_chosen_frame_and_metadata_are_pinned_and_recorded(world: World) -> None
     assert store.cat(result.image_cid or "") == png
     traits = {a["trait_type"]: a["value"] for a in metadata["attributes"]}
     assert traits["Iteration"] == 2 and traits["Seed"] == 7
+    assert traits["Source series"] == "Cyber Cats"  # the series title stays as metadata
     assert traits["Generator version"] == VERSION and traits["Source NFT"] == "hive:nft-1"
     assert Cid.parse(result.metadata_cid or "").version == 1
 

@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from bot.settings import Settings, load_settings
 from bot.settings_errors import SettingsError
 
-SECRETS = {"rarible_api_key", "wallet_passphrase", "pinning_service_token", "opensea_api_key"}
+SECRETS = {
+    "rarible_api_key",
+    "wallet_passphrase",
+    "pinning_service_token",
+    "opensea_api_key",
+    "webhook_url",
+}
 
 
 def _config_show(*args: str):  # type: ignore[no-untyped-def]

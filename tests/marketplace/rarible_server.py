@@ -5,18 +5,30 @@ signature recovers to creators[0] (every creator, in fact), the token id starts 
 creator's address, creators sum to 10000, royalties stay below 10000, the order signature
 recovers to the maker, the order data type is one ExchangeV2 still accepts.
 
-Tests place bids and record sales through methods, and inject faults: 429, 500, timeouts, a
-500 after the request was actually stored, and a hang after storing (for kill -9 tests).
+Bids are signed orders posted to `POST /v0.1/order/orders` like sell orders (make an ERC-20,
+take the NFT: its lazy form while it is lazy), checked the same way; or placed directly with
+`place_bid` (unsigned, for sync tests). A purchase happens on-chain in reality, so tests run
+it with `fill_order(hash, taker)`, which does what ExchangeV2's match does to the indexer's
+view: the order must be active and in its time window, the seller must own the item; the order
+becomes FILLED, the item changes owner (and stops being lazy), the seller's other sell orders
+go INACTIVE, and a SELL activity (SELL or ACCEPT_BID, with both order hashes and the price the
+order states) joins the feed. `record_sale` adds a bare activity. The protocol fees the API
+reports (`GET /v0.1/orders/settings/fees`) are `order_fees`; USD prices come from `usd_rates`.
+
+Tests inject faults: 429, 500, timeouts, a 500 after the request was actually stored, and a
+hang after storing (for kill -9 tests).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +41,20 @@ SEPOLIA_CHAIN_ID = 11155111
 SEPOLIA_EXCHANGE = "0x3e52D660b69d1bDacb6C513cE085D924F5Cb9c77"
 SEPOLIA_COLLECTION = "0xe10605b2026884aCc669C2A9Cd4A5ec5f5FFf494"
 SEPOLIA_WETH = "0xfff9976782d46cc05630d1f6ebab18b2324d6b14"
+NFT_CLASSES = ("ERC721", "ERC721_LAZY")
+# What the live API lists (OrderType names), each 0 bps until a test says otherwise.
+ORDER_TYPES = (
+    "RARIBLE_V1",
+    "RARIBLE_V2",
+    "OPEN_SEA_V1",
+    "SEAPORT_V1",
+    "LOOKSRARE",
+    "LOOKSRARE_V2",
+    "CRYPTO_PUNKS",
+    "AMM",
+    "X2Y2",
+    "BLUR",
+)
 
 
 @dataclass
@@ -37,6 +63,11 @@ class Fault:
     path_prefix: str
     kind: str  # 429|500|404|timeout|500_after_store|hang_after_store|hang_before_store
     remaining: int
+
+
+def _units(wei: str) -> str:
+    """'50000000000000000' -> '0.05' (18 decimals, exact)."""
+    return format(Decimal(int(wei)).scaleb(-18).normalize(), "f")
 
 
 def _now_iso() -> str:
@@ -61,6 +92,8 @@ class RaribleState(RaribleChecks):
         self.token_serials: dict[str, int] = {}
         self.stored_then_hanging = threading.Event()  # set by either hang fault
         self.stopping = threading.Event()
+        self.order_fees: dict[str, int] = dict.fromkeys(ORDER_TYPES, 0)
+        self.usd_rates: dict[str, Decimal] = {}  # "ETH" or an ERC-20 address -> USD per unit
 
     # --- what tests do to the market ----------------------------------------------------------
 
@@ -110,6 +143,90 @@ class RaribleState(RaribleChecks):
             self.bids[order_hash]["status"] = status
             self.bids[order_hash]["cancelled"] = status == "CANCELLED"
             self.bids[order_hash]["lastUpdateAt"] = _now_iso()
+
+    def fill_order(self, order_hash: str, taker: str) -> str:
+        """Match `order_hash` (a sell order or a bid) as ExchangeV2 would, `taker` on the other
+        side; returns the SELL activity's id. Raises Invalid with the contract's reason."""
+        taker = taker.lower()
+        with self.lock:
+            order = self.orders.get(order_hash) or self.bids.get(order_hash)
+            if order is None:
+                raise Invalid("NOT_FOUND", f"order {order_hash} not found", 404)
+            if order.get("cancelled") or order["status"] != "ACTIVE":
+                raise Invalid("VALIDATION", f"order {order_hash} is {order['status']}")
+            now = time.time()
+            if order.get("end") and int(order["end"]) < now:
+                raise Invalid("VALIDATION", "Order end validation failed")
+            if int(order.get("start") or 0) > now:
+                raise Invalid("VALIDATION", "Order start validation failed")
+            is_bid = order_hash in self.bids
+            nft, payment = (
+                (order["take"], order["make"]) if is_bid else (order["make"], order["take"])
+            )
+            seller, buyer = (taker, order["maker"]) if is_bid else (order["maker"], taker)
+            item_id = f"{nft['assetType']['contract'].lower()}:{int(nft['assetType']['tokenId'])}"
+            item = self.items.get(item_id)
+            if item is None:
+                raise Invalid("VALIDATION", f"item {item_id} not found")
+            if item["owner"] != seller:
+                raise Invalid("VALIDATION", "ERC721: transfer caller is not owner nor approved")
+            if seller == buyer:
+                raise Invalid("VALIDATION", "the buyer owns the item already")
+            order.update(status="FILLED", fill=order["make"]["value"], makeStock="0")
+            order["lastUpdateAt"] = _now_iso()
+            for other in self.orders.values():  # the seller cannot sell it again
+                asset = other["make"]["assetType"]
+                if (
+                    other is not order
+                    and other["status"] == "ACTIVE"
+                    and asset.get("contract") == item["contract"]
+                    and asset.get("tokenId") == item["tokenId"]
+                ):
+                    other["status"] = "INACTIVE"
+            item.update(owner=buyer, lazySupply="0", lastUpdatedAt=_now_iso())
+            pay_type = payment["assetType"]
+            if pay_type["assetClass"] == "ETH":
+                currency, rate = (
+                    {"@type": "ETH", "blockchain": "ETHEREUM"},
+                    self.usd_rates.get("ETH"),
+                )
+            else:
+                token = pay_type["contract"].lower()
+                currency = {"@type": "ERC20", "contract": f"ETHEREUM:{token}"}
+                rate = self.usd_rates.get(token)
+            units = Decimal(int(payment["value"])).scaleb(-18) / Decimal(int(nft["value"]))
+            price = format(units.normalize(), "f")
+            price_usd = None if rate is None else format((units * rate).normalize(), "f")
+            activity_id = f"ETHEREUM:{keccak(text=f'match-{len(self.activities)}').hex()}"
+            self.activities.append(
+                {
+                    "@type": "SELL",
+                    "id": activity_id,
+                    "date": _now_iso(),
+                    "reverted": False,
+                    "type": "ACCEPT_BID" if is_bid else "SELL",
+                    "nft": {
+                        "type": {
+                            "@type": "ERC721" if item["lazySupply"] == "0" else "ERC721_Lazy",
+                            "contract": f"ETHEREUM:{item['contract']}",
+                            "tokenId": item["tokenId"],
+                        },
+                        "value": str(int(nft["value"])),
+                    },
+                    "payment": {"type": currency, "value": price},
+                    "buyer": f"ETHEREUM:{buyer}",
+                    "seller": f"ETHEREUM:{seller}",
+                    "buyerOrderHash": order_hash if is_bid else None,
+                    "sellerOrderHash": None if is_bid else order_hash,
+                    "orderId": f"ETHEREUM:{order_hash}",
+                    "price": price,
+                    "priceUsd": price_usd,
+                    "amountUsd": price_usd,
+                    "source": "RARIBLE",
+                    "transactionHash": "0x" + keccak(text=activity_id).hex(),
+                }
+            )
+            return activity_id
 
     def record_sale(
         self,
@@ -254,6 +371,52 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, response)
 
+    def _check_nft_form(self, item: dict[str, Any], asset_type: dict[str, Any]) -> None:
+        """A lazy item is traded in its lazy form (the SDK converts it), a minted one plain."""
+        lazy = item["lazySupply"] != "0"
+        if lazy and asset_type["assetClass"] != "ERC721_LAZY":
+            raise Invalid("VALIDATION", f"item {item['id']} is lazy: use its ERC721_LAZY form")
+        if not lazy and asset_type["assetClass"] != "ERC721":
+            raise Invalid("VALIDATION", f"item {item['id']} is minted: ERC721_LAZY is refused")
+        if lazy and any(
+            asset_type.get(key) != item["lazy"][key]
+            for key in ("uri", "creators", "royalties", "signatures")
+        ):
+            raise Invalid("VALIDATION", f"lazy data differs from item {item['id']}")
+
+    def _store_bid(self, order_hash: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A bid: an ERC-20 (WETH) offered for one NFT, by someone who does not own it."""
+        state = self.server.state
+        make, take = body["make"], body["take"]
+        if make["assetType"]["assetClass"] != "ERC20":
+            raise Invalid("VALIDATION", "a bid must offer an ERC-20 (WETH): ETH cannot be pulled")
+        if int(take["value"]) != 1 or int(make["value"]) <= 0:
+            raise Invalid("VALIDATION", "a bid takes one ERC-721 for a positive amount")
+        asset = take["assetType"]
+        item_id = f"{asset['contract'].lower()}:{int(asset['tokenId'])}"
+        item = state.items.get(item_id)
+        if item is None:
+            raise Invalid("VALIDATION", f"item {item_id} not found")
+        self._check_nft_form(item, asset)
+        if item["owner"] == body["maker"].lower():
+            raise Invalid("VALIDATION", "the owner cannot bid on their own item")
+        with state.lock:
+            bid = state.bids.get(order_hash) or {"createdAt": _now_iso()}
+            bid.update(body)
+            bid.update(
+                hash=order_hash,
+                maker=body["maker"].lower(),
+                make={**make, "valueDecimal": _units(make["value"])},
+                take={**take, "valueDecimal": str(int(take["value"]))},
+                status="ACTIVE",
+                cancelled=False,
+                fill="0",
+                makeStock=make["value"],
+                lastUpdateAt=_now_iso(),
+            )
+            state.bids[order_hash] = bid
+            return bid
+
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: Any
     ) -> tuple[int, Any]:
@@ -289,6 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "royalties": body["royalties"],
                     "supply": "1",
                     "lazySupply": "1",
+                    "owner": body["creators"][0]["account"].lower(),
                     "deleted": False,
                     "mintedAt": _now_iso(),
                     "lastUpdatedAt": _now_iso(),
@@ -307,11 +471,18 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.order_posts += 1
             order_hash = state.verify_order(body)
-            make_type = body["make"]["assetType"]
-            if make_type["assetClass"] == "ERC721_LAZY":
-                item_id = f"{make_type['contract'].lower()}:{int(make_type['tokenId'])}"
-                if item_id not in state.items:
-                    raise Invalid("VALIDATION", f"lazy item {item_id} is unknown")
+            make_type, take_type = body["make"]["assetType"], body["take"]["assetType"]
+            if make_type["assetClass"] not in NFT_CLASSES:
+                if take_type["assetClass"] not in NFT_CLASSES:
+                    raise Invalid("VALIDATION", "an order must sell or buy an NFT")
+                return 200, self._store_bid(order_hash, body)
+            item_id = f"{make_type['contract'].lower()}:{int(make_type['tokenId'])}"
+            item = state.items.get(item_id)
+            if item is None:
+                raise Invalid("VALIDATION", f"lazy item {item_id} is unknown")
+            self._check_nft_form(item, make_type)
+            if item["owner"] != body["maker"].lower():
+                raise Invalid("VALIDATION", f"maker does not own item {item_id}")
             with state.lock:
                 order = state.orders.get(order_hash) or {"createdAt": _now_iso()}
                 order.update(body)
@@ -348,14 +519,28 @@ class _Handler(BaseHTTPRequestHandler):
                 and (not statuses or b["status"] in statuses)
             ]
             return 200, _page(matches, query)
+        if method == "GET" and path == "/v0.1/orders/settings/fees":
+            if not query.get("blockchain"):
+                raise Invalid("VALIDATION", "Param 'blockchain' is required")
+            if query["blockchain"][0] != "ETHEREUM":
+                return 404, {"code": "NOT_FOUND", "message": "Settings are not found"}
+            with state.lock:
+                return 200, {"fees": dict(state.order_fees)}
         if method == "POST" and path == "/v0.1/activities/search":
             wanted = {u.lower() for u in body["filter"].get("users", {}).get("from", [])}
             types = set(body["filter"].get("types", []))
+            items = {i.lower() for i in body["filter"].get("items", [])}
+
+            def item_of(activity: dict[str, Any]) -> str:
+                nft = activity["nft"]["type"]
+                return f"{nft['contract']}:{int(nft['tokenId'])}".lower()
+
             matches = [
                 a
                 for a in state.activities
                 if (not wanted or a["seller"].lower() in wanted)
                 and (not types or a["@type"] in types)
+                and (not items or item_of(a) in items)
             ]
             offset = int(body.get("cursor") or 0)
             size = int(body.get("size", 50))

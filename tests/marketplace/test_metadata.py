@@ -68,6 +68,10 @@ def test_document_has_the_erc721_fields_and_every_attribute() -> None:
     }
     assert document["external_url"] == "https://example.org/a/7"
     assert "external_url" not in build_metadata(_facts())
+    with_series = build_metadata(
+        _facts(source=SourceNft("hive", "nft-123", "Neon cat", "alice", "Cyber <i>Cats</i>"))
+    )
+    assert {"trait_type": "Source series", "value": "Cyber Cats"} in with_series["attributes"]
 
 
 def test_same_facts_same_bytes_and_unicode_is_kept() -> None:

@@ -134,6 +134,63 @@ def test_own_orders_are_reread_until_they_leave_active(
     assert sync_own_orders(engine, client, "testnet").updated == 0  # no longer re-read
 
 
+def test_resales_are_read_from_the_feeds_of_items_we_sold(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.sync import sync_item_sales
+
+    _, state = server
+    art1, token1 = _publish(engine, network, wallet, client, 1)
+    _, token2 = _publish(engine, network, wallet, client, 2)
+    buyer, collector = "0x" + "b1" * 20, "0x" + "c1" * 20
+    state.record_sale(network.collection, token1, seller=wallet.address, buyer=buyer, price_eth="1")
+    state.record_sale(network.collection, token1, seller=buyer, buyer=collector, price_eth="3")
+    state.record_sale(network.collection, token2, seller=collector, buyer=buyer, price_eth="9")
+    assert sync_sales(engine, client, "testnet", wallet.address).new == 1
+    resales = sync_item_sales(engine, client, "testnet")
+    assert (resales.new, resales.unchanged) == (1, 1)  # our own sale is already recorded
+    with session_scope(engine) as session:
+        rows = session.exec(select(Sale).order_by(Sale.id)).all()  # type: ignore[arg-type]
+        assert [(s.seller, s.price, s.artwork_id) for s in rows] == [
+            (wallet.address.lower(), Decimal("1"), art1),
+            (buyer, Decimal("3"), art1),
+        ]  # token 2 was never sold by us: its feed is not read
+        names = {c.name for c in session.exec(select(SyncCursor)).all()}
+    assert f"item-sales:testnet:{network.collection.lower()}:{token1}" in names
+    assert sync_item_sales(engine, client, "testnet").new == 0
+
+
+def test_the_protocol_fee_is_asked_once_and_recorded_with_each_new_sale(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.sync import api_protocol_fee
+
+    _, state = server
+    state.order_fees["RARIBLE_V2"] = 250
+    _, token1 = _publish(engine, network, wallet, client, 1)
+
+    def fee_requests() -> int:
+        return sum(1 for _, path in state.requests if path == "/v0.1/orders/settings/fees")
+
+    lookup = lambda: api_protocol_fee(client)  # noqa: E731
+    assert sync_sales(engine, client, "testnet", wallet.address, protocol_fee=lookup).new == 0
+    assert fee_requests() == 0  # no new sale, no question
+    for price in ("1", "2"):
+        state.record_sale(
+            network.collection,
+            token1,
+            seller=wallet.address,
+            buyer="0x" + "b1" * 20,
+            price_eth=price,
+        )
+    assert sync_sales(engine, client, "testnet", wallet.address, protocol_fee=lookup).new == 2
+    assert fee_requests() == 1
+    with session_scope(engine) as session:
+        assert [s.protocol_fee_bps for s in session.exec(select(Sale)).all()] == [250, 250]
+    state.add_fault("GET", "/v0.1/orders/settings/fees", "500", times=100)
+    assert api_protocol_fee(client) is None  # unknown, not a failed sync
+
+
 def test_an_absurd_bid_or_sale_never_stops_the_sync(
     engine, network, wallet, client, server
 ) -> None:  # type: ignore[no-untyped-def]

@@ -77,11 +77,15 @@ def test_images_fetch_stores_blobs_and_records_refusals(data_dir: Path, monkeypa
                     {"source": "t", "marketplace": "t", "item_id": item,
                      "image_uri": images.url + path},
                 )  # fmt: skip
-        result = runner.invoke(app, ["images", "fetch"])
-        assert result.exit_code == 0, result.output
+        nothing_selected = runner.invoke(app, ["images", "fetch"])  # curation chose nothing
+        assert nothing_selected.exit_code == 0 and "nothing to fetch" in nothing_selected.output
+        result = runner.invoke(app, ["images", "fetch", "--all"])
+        assert result.exit_code == 1, result.output  # one refused: the summary says so
         assert "stored 2, refused 1" in result.output
-        again = runner.invoke(app, ["images", "fetch"])
-        assert "stored 0, refused 0" in again.output  # refused ones wait for --retry-refused
+        again = runner.invoke(app, ["images", "fetch", "--all"])
+        assert again.exit_code == 0 and "nothing to fetch" in again.output  # refused ones wait
+        retried = runner.invoke(app, ["images", "fetch", "--all", "--retry-refused"])
+        assert retried.exit_code == 1 and "stored 0, refused 1" in retried.output
     with session_scope(engine) as session:
         rows = {r.item_id: r for r in session.exec(select(Listing)).all()}
     assert rows["a"].image_blob and rows["a"].image_blob == rows["c"].image_blob

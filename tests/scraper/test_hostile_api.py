@@ -96,7 +96,7 @@ def test_a_dripping_image_server_cannot_hang_images_fetch(
                  "image_uri": images.url + "/slow.png"},
             )  # fmt: skip
         result = runner.invoke(app, ["images", "fetch"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a refused image is a non-zero exit
     assert "refused 1" in result.output and "2 s deadline" in result.output
 
 

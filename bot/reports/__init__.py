@@ -1,0 +1,1 @@
+"""Reports written from the store: one module per report (`bot report …`)."""
