@@ -328,6 +328,49 @@ def check_wallet(context: AppContext) -> CheckResult:
     return CheckResult("wallet", "ok", f"{info.address} unlocks with BOT_WALLET_PASSPHRASE")
 
 
+def check_published(context: AppContext) -> CheckResult:
+    """Mints whose royalties Rarible's exchange refuses (every sale reverts above 50%), and
+    second live sell orders an older release made (kept as `duplicate` by revision 0007)."""
+    import json
+
+    from sqlalchemy import inspect, text
+
+    from marketplace.royalties import MAX_ROYALTY_BPS, royalty_total_bps
+    from storage.db import make_engine
+
+    engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
+    if "mint_intents" not in set(inspect(engine).get_table_names()):
+        return CheckResult("published", "ok", "nothing minted yet")
+    with engine.connect() as connection:
+        mints = connection.execute(
+            text(
+                "SELECT artwork_id, token_id, payload_json FROM mint_intents"
+                " WHERE status != 'rejected'"
+            )
+        ).all()
+        duplicates = connection.execute(
+            text("SELECT artwork_id, order_hash FROM market_orders WHERE status = 'duplicate'")
+        ).all()
+    unsellable = [
+        f"artwork {artwork_id} (token {token_id}): {bps} bps"
+        for artwork_id, token_id, payload in mints
+        if (bps := royalty_total_bps(json.loads(payload))) > MAX_ROYALTY_BPS
+    ]
+    if unsellable:
+        more = f" and {len(unsellable) - 5} more" if len(unsellable) > 5 else ""
+        detail = "; ".join(unsellable[:5]) + more
+        return CheckResult(
+            "published",
+            "fail",
+            f"royalties above {MAX_ROYALTY_BPS} bps, so every sale would revert: {detail}",
+        )
+    if duplicates:
+        orders = ", ".join(f"artwork {a}: {h}" for a, h in duplicates[:5])
+        detail = f"{len(duplicates)} second sell order(s) may still be live on the market: {orders}"
+        return CheckResult("published", "warn", detail)
+    return CheckResult("published", "ok", f"{len(mints)} mints, royalties within 50%")
+
+
 CHECKS: list[Check] = [
     check_config,
     check_database,
@@ -338,4 +381,5 @@ CHECKS: list[Check] = [
     check_ipfs,
     check_rarible,
     check_wallet,
+    check_published,
 ]

@@ -29,10 +29,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import settings_checks as checks
 from bot.settings_errors import SettingsError, describe_validation_error, env_file_problems
+from marketplace.royalties import MAX_ROYALTY_BPS  # the exchange's rule, not a preference
 
-# Rarible's ExchangeV2 (RaribleTransferManager.transferRoyalties) reverts every sale whose
-# royalties total more than 5000 bps: an item minted above that can be listed but never sold.
-MAX_ROYALTY_BPS = 5000
 DEFAULT_ENV_FILE = Path(".env")
 
 

@@ -136,6 +136,14 @@ class RaribleClient:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def claim_ttl_s(self) -> float:
+        """A send's worst case: a lookup before it (reads retry for up to `give_up_after_s`,
+        plus the last wait and request), the write (connect and read timeouts), a lookup after
+        an ambiguous answer, and a margin of 30 s for clocks and the database."""
+        lookup = self.retry.give_up_after_s + self.retry.max_delay_s + self.timeout_s
+        return 2 * lookup + 2 * self.timeout_s + 30.0
+
     # --- plumbing -----------------------------------------------------------------------
 
     def _send(

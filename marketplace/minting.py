@@ -2,12 +2,17 @@
 
 1. `prepare_mint` (inside the caller's transaction): reserve a token id, sign Mint721 and store
    the signed body as a `MintIntent` in status `signed`. Nothing has been sent.
-2. `submit_mint`: mark the intent `sending` and commit, *then* send once. If a previous attempt
-   may have reached the marketplace (`sending`/`ambiguous`), look the item up first and only
-   send again when the marketplace says it does not have it. The same signed body is resent,
-   never a new token id, so even a resend cannot create a second item. A resend the
-   marketplace refuses is looked up again and stays `ambiguous` (never `rejected`, which would
-   let a new token id be reserved) unless the item shows up.
+2. `submit_mint`: under the intent's send claim (one owner at a time), mark it `sending` and
+   commit, *then* send once. If a previous attempt may have reached the marketplace
+   (`sending`/`ambiguous`), look the item up first and only send again when the marketplace says
+   it does not have it. The same signed body is resent, never a new token id, so even a resend
+   cannot create a second item. A refusal after any earlier send is looked up and stays
+   `ambiguous` (never `rejected`, which would let a new token id be reserved) unless the item
+   shows up. The rules are shared with sell orders: `marketplace/sending.py`.
+
+Royalties are capped at 5000 bps before anything is signed: Rarible's ExchangeV2
+(`RaribleTransferManager.transferRoyalties`) reverts every sale whose royalties total more than
+50% ("Royalties are too high (>50%)"), so such an item could be listed but never bought.
 """
 
 from __future__ import annotations
@@ -16,30 +21,25 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, update
+from sqlalchemy import BigInteger, cast, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from marketplace.assets import LazyMint721, Part
-from marketplace.client import AmbiguousSubmission, RaribleAuthError, RaribleRejected
 from marketplace.eip712 import Signer, digest, mint721_typed_data
 from marketplace.market import Market
 from marketplace.networks import Network
+from marketplace.royalties import MAX_ROYALTY_BPS
+from marketplace.sending import IntentBusy, IntentMissing, Send, SendClaim, send_once
 from marketplace.token_ids import check_token_id, local_token_id, serial_of
-from storage.db import session_scope
 from storage.models.market import IntentStatus, MintIntent, TokenReservation
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 
 class MintError(ValueError):
     """A mint that cannot go on, naming the artwork and the reason."""
-
-
-class IntentBusy(MintError):
-    """Another process (the daemon and a manual `bot publish`) holds this intent right now."""
 
 
 def signed_token_uri(metadata_uri: str) -> str:
@@ -123,8 +123,11 @@ def prepare_mint(
     existing = live_mint_intent(session, artwork_id, mode)
     if existing is not None:
         return existing
-    if not 0 <= royalty_bps < 10000:
-        raise MintError(f"artwork {artwork_id}: royalty {royalty_bps} bps must be below 10000")
+    if not 0 <= royalty_bps <= MAX_ROYALTY_BPS:
+        raise MintError(
+            f"artwork {artwork_id}: royalty {royalty_bps} bps is outside 0-{MAX_ROYALTY_BPS}:"
+            " Rarible's exchange reverts every sale whose royalties total more than 50%"
+        )
     uri = signed_token_uri(metadata_uri)
     token_id = reserve_token_id(
         session,
@@ -170,116 +173,35 @@ def _matches(item: dict[str, Any], intent: MintIntent) -> bool:
     return not creators or creators[0] == intent.creator
 
 
-def reconcile_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
-    """Ask the marketplace whether the intent's item exists; mark it done if so."""
-    with session_scope(engine) as session:
-        intent = session.get(MintIntent, intent_id)
-        if intent is None:
-            raise MintError(f"mint intent {intent_id} does not exist")
+def _describe(intent: MintIntent) -> str:
+    return f"mint intent {intent.id} (artwork {intent.artwork_id})"
+
+
+def mint_sending(market: Market) -> Send:
+    """How a lazy mint is sent, looked up (by collection and token id) and recorded."""
+
+    def lookup(intent: MintIntent) -> dict[str, Any] | None:
         item = market.get_item(intent.collection, int(intent.token_id))
-        if item is not None and _matches(item, intent):
-            _mark_done(intent, str(item.get("id") or f"{intent.collection}:{intent.token_id}"))
-            log.info("mint intent %s: item %s found on reconcile", intent.id, intent.item_id)
-        session.add(intent)
-        return intent
+        return item if item is not None and _matches(item, intent) else None
 
+    def done_values(intent: MintIntent, response: dict[str, Any]) -> dict[str, Any]:
+        return {"item_id": str(response.get("id") or f"{intent.collection}:{intent.token_id}")}
 
-def _mark_done(intent: MintIntent, item_id: str) -> None:
-    now = utcnow()
-    intent.status = IntentStatus.DONE.value
-    intent.item_id = item_id
-    intent.error = None
-    intent.done_at = now
-    intent.updated_at = now
-
-
-def submit_mint(engine: Engine, intent_id: int, market: Market) -> MintIntent:
-    """Send the signed lazy mint at most once per "not found" answer (see module docstring)."""
-    with session_scope(engine) as session:
-        intent = session.get(MintIntent, intent_id)
-        if intent is None:
-            raise MintError(f"mint intent {intent_id} does not exist")
-        status = IntentStatus(intent.status)
-    if status in (IntentStatus.DONE, IntentStatus.REJECTED):
-        return intent
-    if status in (IntentStatus.SENDING, IntentStatus.AMBIGUOUS):
-        intent = reconcile_mint(engine, intent_id, market)
-        if intent.status == IntentStatus.DONE.value:
-            return intent
-    with session_scope(engine) as session:
-        claimed = claim_for_sending(session, MintIntent, intent_id, intent.status, intent.sends)
-        intent = session.get(MintIntent, intent_id)
-        assert intent is not None
-        if not claimed:
-            raise IntentBusy(f"mint intent {intent_id} is being sent by another process")
-        resend = intent.sends > 1
-    # committed: from here on a crash leaves `sending`, which the next run reconciles
-    body = json.loads(intent.payload_json)
-    try:
-        response = market.mint_lazy(body)
-    except RaribleAuthError as exc:
-        _finish(engine, intent_id, IntentStatus.SIGNED, error=str(exc))
-        raise
-    except RaribleRejected as exc:
-        if resend:
-            # A refused resend may mean "already exists": the earlier send got through and the
-            # lookup lagged behind the indexer. Never let that become a second token id.
-            intent = reconcile_mint(engine, intent_id, market)
-            if intent.status == IntentStatus.DONE.value:
-                return intent
-            _finish(engine, intent_id, IntentStatus.AMBIGUOUS, error=f"resend refused: {exc}")
-            raise
-        _finish(engine, intent_id, IntentStatus.REJECTED, error=str(exc))
-        raise
-    except AmbiguousSubmission as exc:
-        _finish(engine, intent_id, IntentStatus.AMBIGUOUS, error=str(exc))
-        log.warning("mint intent %s: %s; looking the item up", intent_id, exc)
-        intent = reconcile_mint(engine, intent_id, market)
-        if intent.status != IntentStatus.DONE.value:
-            raise
-        return intent
-    item_id = str(response.get("id") or f"{intent.collection}:{intent.token_id}")
-    return _finish(engine, intent_id, IntentStatus.DONE, item_id=item_id)
-
-
-def claim_for_sending(
-    session: Session, model: Any, row_id: int, expected_status: str, expected_sends: int
-) -> bool:
-    """Compare-and-set to `sending` in one UPDATE, versioned by the send counter, so two
-    publishers (the daemon and a manual run) that read the same row cannot both claim it."""
-    table = model.__table__
-    now = utcnow()
-    result = session.execute(
-        update(table)
-        .where(
-            table.c.id == row_id,
-            table.c.status == expected_status,
-            table.c.sends == expected_sends,
-        )
-        .values(
-            status=IntentStatus.SENDING.value, sends=expected_sends + 1, sent_at=now, updated_at=now
-        )
+    return Send(
+        describe=_describe,
+        lookup=lookup,
+        request=lambda intent: market.mint_lazy(json.loads(intent.payload_json)),
+        done_values=done_values,
     )
-    session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _finish(
-    engine: Engine,
-    intent_id: int,
-    status: IntentStatus,
-    *,
-    error: str | None = None,
-    item_id: str | None = None,
+def submit_mint(
+    engine: Engine, intent_id: int, market: Market, claim: SendClaim | None = None
 ) -> MintIntent:
-    with session_scope(engine) as session:
-        intent = session.get(MintIntent, intent_id)
-        assert intent is not None
-        if status is IntentStatus.DONE:
-            _mark_done(intent, item_id or "")
-        else:
-            intent.status = status.value
-            intent.error = (error or "")[:4000]
-            intent.updated_at = utcnow()
-        session.add(intent)
-        return intent
+    """Send the signed lazy mint under a send claim (rules in `marketplace/sending.py`).
+    Without a claim, this call gets an owner of its own."""
+    claim = claim or SendClaim.fresh(market.claim_ttl_s)
+    try:
+        return send_once(engine, MintIntent, intent_id, claim, mint_sending(market))
+    except IntentMissing:
+        raise MintError(f"mint intent {intent_id} does not exist") from None

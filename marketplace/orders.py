@@ -1,7 +1,9 @@
 """Fixed-price sell orders for lazy items, with the same intent/act/reconcile discipline as the
 mint (rarible.md §6.5): the order is signed and stored with its locally computed hash
 (LibOrder.hashKey, the id the API reports) before it is sent, so a lookup by hash tells whether
-an interrupted upsert got through.
+an interrupted upsert got through. One live order per artwork and mode is enforced by the
+database (`uq_market_order_live`): of two publishers preparing an order at once, the second
+insert fails and that publisher leaves the artwork to the first (`IntentBusy`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import json
 import logging
 import secrets
 from decimal import Decimal, localcontext
+from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from marketplace.assets import (
@@ -22,14 +26,17 @@ from marketplace.assets import (
     erc721_lazy_asset,
     eth_asset,
 )
-from marketplace.client import AmbiguousSubmission, RaribleAuthError, RaribleRejected
 from marketplace.eip712 import Order, Signer, order_typed_data
 from marketplace.market import Market
-from marketplace.minting import IntentBusy, claim_for_sending
 from marketplace.networks import Network
-from storage.db import session_scope
-from storage.models.market import IntentStatus, MarketOrder, MintIntent
-from storage.types import utcnow
+from marketplace.royalties import MAX_ROYALTY_BPS, royalty_total_bps
+from marketplace.sending import IntentBusy, IntentMissing, Send, SendClaim, send_once
+from storage.models.market import (
+    NOT_LIVE_ORDER_STATUSES,
+    IntentStatus,
+    MarketOrder,
+    MintIntent,
+)
 
 log = logging.getLogger(__name__)
 WEI_PER_ETH = Decimal(10) ** 18
@@ -54,9 +61,7 @@ def live_order(session: Session, artwork_id: int, mode: str) -> MarketOrder | No
         select(MarketOrder).where(
             MarketOrder.artwork_id == artwork_id,
             MarketOrder.mode == mode,
-            col(MarketOrder.status).not_in(
-                (IntentStatus.REJECTED.value, IntentStatus.EXPIRED.value)
-            ),
+            col(MarketOrder.status).not_in([s.value for s in NOT_LIVE_ORDER_STATUSES]),
         )
     ).first()
 
@@ -96,7 +101,13 @@ def prepare_sell_order(
     if end and end <= start:
         raise OrderError(f"artwork {mint.artwork_id}: order end {end} is not after start {start}")
     price_wei = eth_to_wei(price_eth)
-    lazy = LazyMint721.from_lazy_nft_json(json.loads(mint.payload_json))
+    lazy_json = json.loads(mint.payload_json)
+    if royalty_total_bps(lazy_json) > MAX_ROYALTY_BPS:  # minted before the cap: unsellable
+        raise OrderError(
+            f"artwork {mint.artwork_id}: its item carries {royalty_total_bps(lazy_json)} bps of"
+            f" royalties; Rarible's exchange reverts every sale above {MAX_ROYALTY_BPS}"
+        )
+    lazy = LazyMint721.from_lazy_nft_json(lazy_json)
     order = Order(
         maker=signer.address,
         make=Asset(erc721_lazy_asset(lazy), 1),
@@ -122,86 +133,41 @@ def prepare_sell_order(
         data_type=version.value,
         payload_json=json.dumps(order.as_form(signature), sort_keys=True),
     )
+    artwork_id = mint.artwork_id  # a failed flush expires `mint`: nothing may load it after
     session.add(row)
-    session.flush()
+    try:
+        session.flush()  # uq_market_order_live speaks now: one live order per artwork and mode
+    except IntegrityError:
+        raise IntentBusy(f"artwork {artwork_id} is being listed by another process") from None
     return row
 
 
-def reconcile_order(engine: Engine, order_id: int, market: Market) -> MarketOrder:
-    with session_scope(engine) as session:
-        row = session.get(MarketOrder, order_id)
-        if row is None:
-            raise OrderError(f"order {order_id} does not exist")
-        found = market.get_order(row.order_hash)
-        if found is not None:
-            _mark_done(row, found)
-            log.info("order %s found on reconcile (%s)", row.order_hash, row.market_status)
-        session.add(row)
-        return row
+def order_sending(market: Market) -> Send:
+    """How a sell order is sent, looked up (by its hash) and recorded."""
+
+    def done_values(row: MarketOrder, response: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "remote_id": str(response.get("hash") or response.get("id") or row.order_hash),
+            "market_status": str(response.get("status") or "ACTIVE"),
+        }
+
+    return Send(
+        describe=lambda row: f"sell order {row.order_hash} (artwork {row.artwork_id})",
+        lookup=lambda row: market.get_order(row.order_hash),
+        request=lambda row: market.upsert_order(
+            json.loads(row.payload_json), order_hash=row.order_hash
+        ),
+        done_values=done_values,
+    )
 
 
-def _mark_done(row: MarketOrder, response: dict[str, object]) -> None:
-    now = utcnow()
-    row.status = IntentStatus.DONE.value
-    row.remote_id = str(response.get("hash") or response.get("id") or row.order_hash)
-    row.market_status = str(response.get("status") or "ACTIVE")
-    row.error = None
-    row.done_at = row.updated_at = now
-
-
-def submit_order(engine: Engine, order_id: int, market: Market) -> MarketOrder:
-    """Upsert the signed order once; after a possible earlier send, look it up first."""
-    with session_scope(engine) as session:
-        row = session.get(MarketOrder, order_id)
-        if row is None:
-            raise OrderError(f"order {order_id} does not exist")
-        status = IntentStatus(row.status)
-    if status in (IntentStatus.DONE, IntentStatus.REJECTED):
-        return row
-    if status in (IntentStatus.SENDING, IntentStatus.AMBIGUOUS):
-        row = reconcile_order(engine, order_id, market)
-        if row.status == IntentStatus.DONE.value:
-            return row
-    with session_scope(engine) as session:
-        claimed = claim_for_sending(session, MarketOrder, order_id, row.status, row.sends)
-        row = session.get(MarketOrder, order_id)
-        assert row is not None
-        if not claimed:
-            raise IntentBusy(f"order {row.order_hash} is being sent by another process")
-    try:
-        response = market.upsert_order(json.loads(row.payload_json), order_hash=row.order_hash)
-    except RaribleAuthError as exc:
-        _finish(engine, order_id, IntentStatus.SIGNED, error=str(exc))
-        raise
-    except RaribleRejected as exc:
-        _finish(engine, order_id, IntentStatus.REJECTED, error=str(exc))
-        raise
-    except AmbiguousSubmission as exc:
-        _finish(engine, order_id, IntentStatus.AMBIGUOUS, error=str(exc))
-        log.warning("order %s: %s; looking it up", row.order_hash, exc)
-        row = reconcile_order(engine, order_id, market)
-        if row.status != IntentStatus.DONE.value:
-            raise
-        return row
-    return _finish(engine, order_id, IntentStatus.DONE, response=response)
-
-
-def _finish(
-    engine: Engine,
-    order_id: int,
-    status: IntentStatus,
-    *,
-    error: str | None = None,
-    response: dict[str, object] | None = None,
+def submit_order(
+    engine: Engine, order_id: int, market: Market, claim: SendClaim | None = None
 ) -> MarketOrder:
-    with session_scope(engine) as session:
-        row = session.get(MarketOrder, order_id)
-        assert row is not None
-        if status is IntentStatus.DONE:
-            _mark_done(row, response or {})
-        else:
-            row.status = status.value
-            row.error = (error or "")[:4000]
-            row.updated_at = utcnow()
-        session.add(row)
-        return row
+    """Upsert the signed order under a send claim; after a possible earlier send it is looked up
+    by hash first (rules in `marketplace/sending.py`)."""
+    claim = claim or SendClaim.fresh(market.claim_ttl_s)
+    try:
+        return send_once(engine, MarketOrder, order_id, claim, order_sending(market))
+    except IntentMissing:
+        raise OrderError(f"order {order_id} does not exist") from None

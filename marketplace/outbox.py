@@ -21,6 +21,7 @@ DRY_PREFIX = "dry-"
 
 class OutboxMarket:
     mode = "dry-run"
+    claim_ttl_s = 60.0  # a local file write; a minute is plenty
 
     def __init__(self, outbox_dir: Path) -> None:
         self.outbox_dir = outbox_dir

@@ -106,6 +106,8 @@ with session_scope(engine) as session:
         listing = session.get(Listing, artwork.listing_id)
         source = Image.open(io.BytesIO(blobs.read_bytes(listing.image_blob))).convert("RGB")
         artwork.init_image_blob = listing.image_blob
+        artwork.category = artwork.category or "Scenery"
+        artwork.prompt = artwork.prompt or f"{artwork.category} by James Gurney"
         transition(session, artwork, ArtworkState.PREPARED)
         for iteration in range(3):
             frame = source.resize((64, 64)) if iteration < 2 else ImageOps.mirror(source)
@@ -114,7 +116,7 @@ with session_scope(engine) as session:
             blob = blobs.put_bytes(buffer.getvalue())
             session.add(Frame(artwork_id=artwork.id, iteration=iteration,
                               blob_sha256=blob.sha256, loss=1.0 / (iteration + 1),
-                              prompt=artwork.category, seed=1, model="test setup",
+                              prompt=artwork.prompt, seed=1, model="test setup",
                               width=frame.width, height=frame.height))
         transition(session, artwork, ArtworkState.GENERATED)
 print(len(candidates))

@@ -70,7 +70,8 @@ _MARKS = {
 
 
 def doctor(ctx: typer.Context) -> None:
-    """Check config, database, disk, install, GPU, weights, IPFS, Rarible and the wallet.
+    """Check config, database, disk, install, GPU, weights, IPFS, Rarible, the wallet and
+    what was published (royalties the exchange accepts, no second live sell order).
 
     One line per check (ok, warn, fail or skip); the exit code is the number of failures.
     """

@@ -64,6 +64,12 @@ def publish(
         f" listing {safe(publisher.listing_kind)}"
     )
     report = run_publish(publisher, artwork_id=artwork, max_new=limit)
+    if report.gave_up:
+        ids = ", ".join(str(i) for i in report.gave_up[:10])
+        err.print(
+            f"{len(report.gave_up)} artwork(s) failed {publisher.max_attempts} times and are no"
+            f" longer retried automatically ({ids}): `bot publish --artwork ID` retries one"
+        )
     if not report.outcomes:
         console.print("nothing to publish: no artwork is pinned or in flight")
         return

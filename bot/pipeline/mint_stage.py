@@ -1,8 +1,9 @@
 """pinned -> minting -> minted: lazy mint, crash-safe.
 
 The token id reservation, the signed Mint721 payload (the intent) and the move to `minting`
-are committed in one transaction before anything is sent. The send and the reconcile after an
-interrupted or ambiguous send live in `marketplace.minting.submit_mint`.
+are committed in one transaction before anything is sent. The send (under this process's send
+claim) and the reconcile after an interrupted or ambiguous send live in
+`marketplace.minting.submit_mint`. An intent another process is sending is left to it (busy).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 
 from sqlmodel import Session, select
 
-from bot.pipeline.publish import Publisher, current_state, fail_stage, stage_is_due
+from bot.pipeline.publish import Publisher, busy, fail_stage, stage_is_due
 from marketplace.client import RaribleError
 from marketplace.minting import (
     IntentBusy,
@@ -21,7 +22,7 @@ from marketplace.minting import (
     submit_mint,
 )
 from marketplace.token_ids import TokenIdError
-from storage.artworks import transition
+from storage.artworks import StaleState, transition
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
 from storage.models.market import IntentStatus
@@ -76,19 +77,23 @@ def advance_mint(publisher: Publisher, artwork_id: int) -> ArtworkState:
             transition(session, artwork, STAGE)
             intent_id = intent.id or 0
         # committed: the intent and `minting` exist before any request goes out
-        intent = submit_mint(publisher.engine, intent_id, publisher.market)
-    except IntentBusy as exc:  # another publisher is on it: not a failure of this artwork
-        log.info("artwork %s: %s", artwork_id, exc)
-        return current_state(publisher, artwork_id)
+        intent = submit_mint(publisher.engine, intent_id, publisher.market, publisher.send_claim)
+    except (IntentBusy, StaleState) as exc:  # another publisher is on it: not a failure
+        return busy(publisher, artwork_id, exc)
     except (RaribleError, MintError, TokenIdError) as exc:
         return fail_stage(publisher, artwork_id, STAGE, str(exc))
     if intent.status != IntentStatus.DONE.value:
         return fail_stage(
             publisher, artwork_id, STAGE, f"mint intent {intent_id} is {intent.status}"
         )
-    with session_scope(publisher.engine) as session:
-        artwork = session.get(Artwork, artwork_id)
-        assert artwork is not None
-        transition(session, artwork, ArtworkState.MINTED, reason=intent.item_id)
+    try:
+        with session_scope(publisher.engine) as session:
+            artwork = session.get(Artwork, artwork_id)
+            assert artwork is not None
+            if artwork.state not in (ArtworkState.MINTING.value, ArtworkState.FAILED.value):
+                return ArtworkState(artwork.state)  # another process already moved it on
+            transition(session, artwork, ArtworkState.MINTED, reason=intent.item_id)
+    except StaleState as exc:
+        return busy(publisher, artwork_id, exc)
     log.info("artwork %s minted lazily as %s", artwork_id, intent.item_id)
     return ArtworkState.MINTED

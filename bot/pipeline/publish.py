@@ -1,10 +1,14 @@
 """Publishing: pinned artworks are lazy-minted, then listed (mint_stage, list_stage).
 
 `open_publisher` builds what both stages need from settings: the marketplace for the mode
-(outbox in dry-run), the network's contracts, and the unlocked wallet. `run_publish` first
-finishes what an earlier run left in flight (minting/listing, or failed in those stages: the
-reconcile), then starts new artworks up to the publish cap. One artwork's failure is recorded
-on that artwork and the rest of the batch goes on.
+(outbox in dry-run), the network's contracts, the unlocked wallet, and this process's send
+claim owner. `run_publish` first finishes what an earlier run left in flight (minting/listing,
+or failed in those stages: the reconcile), then starts new artworks up to the publish cap. One
+artwork's failure is recorded on that artwork and the rest of the batch goes on; an artwork
+another process is sending right now is skipped as busy, which is no failure. A failed artwork
+resumes in the stage it failed in (a failed listing is retried as a listing, never as a mint);
+the automatic retries stop after `max_attempts` failures (`bot publish --artwork ID` still
+retries it).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot.pinning import unpin_frames_hook
 from marketplace.eip712 import Signer
 from marketplace.market import Market, open_market
 from marketplace.networks import Network, network_for_mode
+from marketplace.sending import SendClaim
 from marketplace.wallet import WalletError, unlock
 from storage.artworks import record_failure
 from storage.db import session_scope
@@ -31,6 +36,9 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = (ArtworkState.MINTING, ArtworkState.MINTED, ArtworkState.LISTING)
 PUBLISH_STAGES = (ArtworkState.MINTING, ArtworkState.LISTING)
+# Failures after which `run_publish` stops retrying an artwork by itself (a refused mint makes a
+# new token id each time; an outage ends long before). The daemon adds backoff between tries.
+MAX_PUBLISH_ATTEMPTS = 10
 
 
 @dataclass
@@ -44,12 +52,16 @@ class Publisher:
     listing_kind: str  # open-for-bids | fixed-price
     price_eth: str
     duration_s: int
+    # This process's sends: one owner id (host:pid:random) for all of them.
+    send_claim: SendClaim
+    max_attempts: int = MAX_PUBLISH_ATTEMPTS
     on_listed_hooks: list[Callable[[int], None]] = field(default_factory=list)
 
 
 @dataclass
 class PublishReport:
     outcomes: dict[int, str] = field(default_factory=dict)  # artwork id -> state or error
+    gave_up: list[int] = field(default_factory=list)  # failed max_attempts times: not retried
 
     @property
     def failed(self) -> dict[int, str]:
@@ -84,16 +96,18 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
     if not secret:
         raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
     signer = unlock(settings.wallet_dir, secret)
+    market = marketplace_for(context)
     publisher = Publisher(
         engine=context.engine,
         mode=settings.marketplace_mode.value,
         network=marketplace_network(context),
-        market=marketplace_for(context),
+        market=market,
         signer=signer,
         royalty_bps=settings.royalty_bps,
         listing_kind=settings.listing_kind,
         price_eth=settings.listing_price_eth,
         duration_s=settings.listing_duration_days * 86400,
+        send_claim=SendClaim.fresh(market.claim_ttl_s),
     )
     unpin_frames = unpin_frames_hook(context)
     if unpin_frames is not None:  # BOT_IPFS_PIN_FRAMES: frames not chosen are let go
@@ -102,22 +116,35 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
 
 
 def _ids(
-    engine: Engine, states: tuple[ArtworkState, ...], failed_in: tuple[ArtworkState, ...]
+    engine: Engine,
+    states: tuple[ArtworkState, ...],
+    failed_in: tuple[ArtworkState, ...] = (),
+    *,
+    max_attempts: int = MAX_PUBLISH_ATTEMPTS,
+    gave_up: list[int] | None = None,
 ) -> list[int]:
+    """Artworks in `states`, or failed in one of `failed_in` fewer than `max_attempts` times
+    (the others are appended to `gave_up`), best rank first."""
     with session_scope(engine) as session:
         rows = session.exec(
-            select(Artwork.id, Artwork.state, Artwork.failed_stage).order_by(
+            select(Artwork.id, Artwork.state, Artwork.failed_stage, Artwork.attempts).order_by(
                 col(Artwork.rank).is_(None), col(Artwork.rank), col(Artwork.id)
             )
         ).all()
     wanted = {s.value for s in states}
     retry = {s.value for s in failed_in}
-    return [
-        artwork_id
-        for artwork_id, state, failed_stage in rows
-        if artwork_id is not None
-        and (state in wanted or (state == ArtworkState.FAILED.value and failed_stage in retry))
-    ]
+    chosen = []
+    for artwork_id, state, failed_stage, attempts in rows:
+        if artwork_id is None:
+            continue
+        if state in wanted:
+            chosen.append(artwork_id)
+        elif state == ArtworkState.FAILED.value and failed_stage in retry:
+            if attempts < max_attempts:
+                chosen.append(artwork_id)
+            elif gave_up is not None:
+                gave_up.append(artwork_id)
+    return chosen
 
 
 def stage_is_due(artwork: Artwork, entry: tuple[ArtworkState, ...], stage: ArtworkState) -> bool:
@@ -132,25 +159,46 @@ def current_state(publisher: Publisher, artwork_id: int) -> ArtworkState:
         return ArtworkState(artwork.state) if artwork else ArtworkState.FAILED
 
 
+def busy(publisher: Publisher, artwork_id: int, why: Exception) -> ArtworkState:
+    """Another process holds the artwork's send (or just moved it): skip it, no failure."""
+    log.info("artwork %s: busy: %s", artwork_id, why)
+    return current_state(publisher, artwork_id)
+
+
 def fail_stage(
     publisher: Publisher, artwork_id: int, stage: ArtworkState, error: str
 ) -> ArtworkState:
-    """Record a failure of `stage` on the artwork (the next run reconciles and retries)."""
+    """Record a failure of `stage` on the artwork (the next run reconciles and retries). An
+    artwork another process has meanwhile moved past `stage` keeps its state."""
     log.warning("artwork %s: %s failed: %s", artwork_id, stage.value, error)
     with session_scope(publisher.engine) as session:
         artwork = session.get(Artwork, artwork_id)
-        if artwork is not None:
-            record_failure(session, artwork, stage, error)
-    return ArtworkState.FAILED
+        if artwork is None:
+            return ArtworkState.FAILED
+        record_failure(session, artwork, stage, error)
+        return ArtworkState(artwork.state)
+
+
+def _failed_in(publisher: Publisher, artwork_id: int, stage: ArtworkState) -> bool:
+    with session_scope(publisher.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        return (
+            artwork is not None
+            and artwork.state == ArtworkState.FAILED.value
+            and artwork.failed_stage == stage.value
+        )
 
 
 def publish_one(publisher: Publisher, artwork_id: int) -> str:
-    """Mint and list one artwork as far as it goes now; returns its state (or the failure)."""
+    """Mint and list one artwork as far as it goes now; returns its state (or the failure).
+    An artwork that failed in the listing stage resumes there: its mint is done."""
     from bot.pipeline.list_stage import advance_listing
     from bot.pipeline.mint_stage import advance_mint
 
     state = advance_mint(publisher, artwork_id)
-    if state in (ArtworkState.MINTED, ArtworkState.LISTING):
+    if state in (ArtworkState.MINTED, ArtworkState.LISTING) or (
+        state is ArtworkState.FAILED and _failed_in(publisher, artwork_id, ArtworkState.LISTING)
+    ):
         state = advance_listing(publisher, artwork_id)
     return _outcome(publisher, artwork_id, state)
 
@@ -159,7 +207,11 @@ def _outcome(publisher: Publisher, artwork_id: int, state: ArtworkState, prefix:
     if state is ArtworkState.FAILED:
         with session_scope(publisher.engine) as session:
             artwork = session.get(Artwork, artwork_id)
-            return f"failed: {artwork.error if artwork else 'unknown'}"
+            if artwork is None:
+                return "failed: unknown"
+            return f"failed (attempt {artwork.attempts}): {artwork.error}"
+    if state in PUBLISH_STAGES:  # the stage ran and left it in flight: another process has it
+        return f"{prefix}{state.value} (busy: another process is sending it)"
     return prefix + state.value
 
 
@@ -190,7 +242,14 @@ def run_publish(
         report.outcomes[artwork_id] = publish_one(publisher, artwork_id)
         return report
     # Reconcile first: whatever a crash or a failure left between pinned and listed.
-    for pending in _ids(publisher.engine, IN_FLIGHT, PUBLISH_STAGES):
+    pending_ids = _ids(
+        publisher.engine,
+        IN_FLIGHT,
+        PUBLISH_STAGES,
+        max_attempts=publisher.max_attempts,
+        gave_up=report.gave_up,
+    )
+    for pending in pending_ids:
         report.outcomes[pending] = _publish_isolated(publisher, pending)
     from bot.pipeline.list_stage import relist_expired
 
@@ -201,6 +260,6 @@ def run_publish(
         raise
     except Exception:  # relisting is housekeeping: it never blocks new artworks
         log.exception("relisting expired sell orders failed")
-    for new in _ids(publisher.engine, (ArtworkState.PINNED,), ())[:max_new]:
+    for new in _ids(publisher.engine, (ArtworkState.PINNED,))[:max_new]:
         report.outcomes[new] = _publish_isolated(publisher, new)
     return report

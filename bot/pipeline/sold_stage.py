@@ -24,7 +24,7 @@ from marketplace.sync import (
     sync_own_orders,
     sync_sales,
 )
-from storage.artworks import transition
+from storage.artworks import StaleState, transition
 from storage.db import session_scope
 from storage.models import Artwork, ArtworkState
 
@@ -62,19 +62,30 @@ def sync_market(
     sales = sync_sales(engine, market, mode, seller, protocol_fee=fee)
     resales = sync_item_sales(engine, market, mode, protocol_fee=fee)
     orders = sync_own_orders(engine, market, mode)
-    sold: list[int] = []
-    with session_scope(engine) as session:
-        for artwork_id in sales.sold_artwork_ids:
-            artwork = session.get(Artwork, artwork_id)
-            if artwork is None:
-                continue
-            if artwork.state == ArtworkState.LISTED.value:
-                transition(session, artwork, ArtworkState.SOLD, reason="sale seen on the market")
-                sold.append(artwork_id)
-            elif artwork.state != ArtworkState.SOLD.value:
-                log.warning("artwork %s sold while %s; state left as is", artwork_id, artwork.state)
+    sold = [a for a in sales.sold_artwork_ids if _mark_sold(engine, a)]
     if notifier is not None and before is not None:
         symbols = {f"ERC20:{weth.lower()}": "WETH"}
         for event in market_events.events_since(engine, mode, before, symbols=symbols):
             notifier.notify(event)
     return MarketSync(bids, sales, orders, sold, resales)
+
+
+def _mark_sold(engine: Engine, artwork_id: int) -> bool:
+    """listed -> sold; read again if another process changed the artwork meanwhile."""
+    for _ in range(2):
+        try:
+            with session_scope(engine) as session:
+                artwork = session.get(Artwork, artwork_id)
+                if artwork is None:
+                    return False
+                if artwork.state == ArtworkState.LISTED.value:
+                    reason = "sale seen on the market"
+                    return transition(session, artwork, ArtworkState.SOLD, reason=reason)
+                if artwork.state != ArtworkState.SOLD.value:
+                    log.warning(
+                        "artwork %s sold while %s; state left as is", artwork_id, artwork.state
+                    )
+                return False
+        except StaleState as exc:
+            log.info("%s; reading it again", exc)
+    return False

@@ -60,9 +60,11 @@ def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
     targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
     if state in (ArtworkState.CANDIDATE, ArtworkState.PREPARED):
         targets.add(ArtworkState.REJECTED)
-    # Listed items can be relisted when a sell order expires or is cancelled.
+    # Listed items can be relisted when a sell order expires; they never fail again (nothing
+    # after `listed` can undo the listing, and a stale failure must not hide a live item).
     if state is ArtworkState.LISTED:
         targets.add(ArtworkState.LISTING)
+        targets.discard(ArtworkState.FAILED)
     return frozenset(targets)
 
 
@@ -118,13 +120,18 @@ class Artwork(SQLModel, table=True):
     )
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
+    def check_move(self, target: ArtworkState) -> None:
+        """Raises IllegalTransition unless the state machine allows going to `target`."""
+        current = ArtworkState(self.state)
+        if target is not current and target not in allowed_transitions(current):
+            raise IllegalTransition(self.id, current.value, target.value)
+
     def move_to(self, target: ArtworkState, *, reason: str | None = None) -> None:
         """Change state if the state machine allows it; raises IllegalTransition otherwise."""
         current = ArtworkState(self.state)
         if target is current:
             return
-        if target not in allowed_transitions(current):
-            raise IllegalTransition(self.id, current.value, target.value)
+        self.check_move(target)
         now = utcnow()
         self.state = target.value
         self.reason = reason if target in (ArtworkState.REJECTED, ArtworkState.FAILED) else None

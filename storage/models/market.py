@@ -24,9 +24,13 @@ class IntentStatus(StrEnum):
     DONE = "done"  # the marketplace has it (or the outbox, in dry-run)
     REJECTED = "rejected"  # the marketplace definitely refused it; nothing was stored
     EXPIRED = "expired"  # a sell order whose end passed unsold; a new order replaced it
+    # A second live sell order for one artwork, made before revision 0007 enforced one: kept for
+    # the record (it may still be live on the market until it expires or is cancelled there).
+    DUPLICATE = "duplicate"
 
 
 OPEN_INTENT_STATUSES = (IntentStatus.SIGNED, IntentStatus.SENDING, IntentStatus.AMBIGUOUS)
+NOT_LIVE_ORDER_STATUSES = (IntentStatus.REJECTED, IntentStatus.EXPIRED, IntentStatus.DUPLICATE)
 
 
 class TokenReservation(SQLModel, table=True):
@@ -49,9 +53,18 @@ class TokenReservation(SQLModel, table=True):
 
 
 _LIVE_MINT = text("status != 'rejected'")
+_LIVE_ORDER = text("status NOT IN ('rejected', 'expired', 'duplicate')")
 
 
-class MintIntent(SQLModel, table=True):
+class SendClaimColumns(SQLModel):
+    """Who is sending the request now, until when (storage/claims.py): a send has one owner.
+    An intent in `sending` whose claim has expired was left by a crash: reconcile first."""
+
+    claim_owner: str | None = Field(default=None, description="host:pid:random of the sender.")
+    claim_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MintIntent(SendClaimColumns, table=True):
     __tablename__ = "mint_intents"
     # At most one live (not rejected) mint per artwork and mode, even with two publishers.
     __table_args__ = (
@@ -89,10 +102,21 @@ class MintIntent(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
-class MarketOrder(SQLModel, table=True):
+class MarketOrder(SendClaimColumns, table=True):
     """One of our own sell orders: the intent, the signed form, then its status on the market."""
 
     __tablename__ = "market_orders"
+    # At most one live sell order per artwork and mode, even with two publishers listing at once.
+    __table_args__ = (
+        Index(
+            "uq_market_order_live",
+            "artwork_id",
+            "mode",
+            unique=True,
+            sqlite_where=_LIVE_ORDER,
+            postgresql_where=_LIVE_ORDER,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     artwork_id: int = Field(foreign_key="artworks.id", index=True)

@@ -26,6 +26,9 @@ _DOMAIN = [
     {"name": "verifyingContract", "type": "address"},
 ]
 _PART = [{"name": "account", "type": "address"}, {"name": "value", "type": "uint96"}]
+# RaribleTransferManager.transferRoyalties: require(totalRoyalties <= 5000, "Royalties are too
+# high (>50%)"). The lazy asset carries its royalties, so mints and sell orders are refused here.
+MAX_ROYALTIES_BPS = 5000
 _DATA_TYPES = {"RARIBLE_V2_DATA_V1": "V1", "RARIBLE_V2_DATA_V2": "V2", "RARIBLE_V2_DATA_V3": "V3"}
 
 
@@ -100,8 +103,13 @@ class RaribleChecks:
             raise Invalid("VALIDATION", "creators must sum to 10000")
         if len({a for a, _ in creators}) != len(creators):
             raise Invalid("VALIDATION", "NotUniqCreators")
-        if sum(v for _, v in _parts(body["royalties"])) >= 10000:
+        royalties = sum(v for _, v in _parts(body["royalties"]))
+        if royalties >= 10000:
             raise Invalid("VALIDATION", "Royalty total value should be < 10000")
+        if royalties > MAX_ROYALTIES_BPS:
+            # ExchangeV2 (RaribleTransferManager.transferRoyalties) reverts every sale of such an
+            # item, so accepting the mint would list something no one can ever buy.
+            raise Invalid("VALIDATION", "Royalties are too high (>50%)")
         if len(body["signatures"]) != len(creators):
             raise Invalid("VALIDATION", "InvalidCreatorAndSignatureSize")
         signable = encode_typed_data(full_message=self._mint721_typed(body))

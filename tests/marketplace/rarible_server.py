@@ -2,8 +2,9 @@
 
 It checks what Rarible checks before it stores anything (`rarible_checks.py`): the Mint721
 signature recovers to creators[0] (every creator, in fact), the token id starts with the first
-creator's address, creators sum to 10000, royalties stay below 10000, the order signature
-recovers to the maker, the order data type is one ExchangeV2 still accepts.
+creator's address, creators sum to 10000, royalties stay below 10000 and (ExchangeV2's rule for
+every sale) at most 5000, the order signature recovers to the maker, the order data type is one
+ExchangeV2 still accepts.
 
 Bids are signed orders posted to `POST /v0.1/order/orders` like sell orders (make an ERC-20,
 take the NFT: its lazy form while it is lazy), checked the same way; or placed directly with
@@ -16,17 +17,22 @@ order states) joins the feed. `record_sale` adds a bare activity. The protocol f
 reports (`GET /v0.1/orders/settings/fees`) are `order_fees`; USD prices come from `usd_rates`.
 
 Tests inject faults: 429, 500, timeouts, a 500 after the request was actually stored, and a
-hang after storing (for kill -9 tests).
+hang after storing (for kill -9 tests); or random faults at a given rate (`random_faults`), and a
+latency on every write (a slow marketplace: the request is stored only after the delay). What
+the market holds is counted on the server's side (`items_per_uri`, `live_orders_per_item`), so
+the tests and the crash benchmark check it independently of the bot's database.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +71,38 @@ class Fault:
     remaining: int
 
 
+# Requests that random faults hit: the writes, and the lookups the publisher reconciles with.
+WRITE_PATHS = ("/v0.1/nft/mints", "/v0.1/order/orders")
+WRITE_FAULTS = ("429", "500", "timeout", "500_after_store")
+READ_FAULTS = ("429", "500", "timeout", "404")  # 404: a lookup lagging behind what was stored
+
+
+@dataclass
+class RandomFaults:
+    """Each write, item lookup or order lookup fails with probability `rate`, with a kind drawn
+    from the ones that make sense for it (a lagging 404 only on lookups)."""
+
+    rate: float
+    rng: random.Random
+    injected: dict[str, int] = field(default_factory=dict)  # kind -> how many so far
+
+    def draw(self, method: str, path: str) -> str | None:
+        if method == "POST" and path in WRITE_PATHS:
+            kinds = WRITE_FAULTS
+        elif method == "GET" and (
+            path.startswith("/v0.1/nft/items/")
+            or (path.startswith("/v0.1/order/orders/0x") and path.count("/") == 4)
+        ):
+            kinds = READ_FAULTS
+        else:
+            return None
+        if self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(kinds)
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return kind
+
+
 def _units(wei: str) -> str:
     """'50000000000000000' -> '0.05' (18 decimals, exact)."""
     return format(Decimal(int(wei)).scaleb(-18).normalize(), "f")
@@ -92,8 +130,33 @@ class RaribleState(RaribleChecks):
         self.token_serials: dict[str, int] = {}
         self.stored_then_hanging = threading.Event()  # set by either hang fault
         self.stopping = threading.Event()
+        self.random_faults: RandomFaults | None = None
+        self.write_latency_s = 0.0  # a slow marketplace: writes are stored after this delay
         self.order_fees: dict[str, int] = dict.fromkeys(ORDER_TYPES, 0)
         self.usd_rates: dict[str, Decimal] = {}  # "ETH" or an ERC-20 address -> USD per unit
+
+    # --- what the market holds, counted here (independent of the bot) --------------------------
+
+    def items_per_uri(self) -> dict[str, int]:
+        """Token uri (one per artwork: its metadata CID) -> items minted with it."""
+        with self.lock:
+            counts: dict[str, int] = {}
+            for item in self.items.values():
+                uri = item["lazy"]["uri"]
+                counts[uri] = counts.get(uri, 0) + 1
+            return counts
+
+    def live_orders_per_item(self) -> dict[str, int]:
+        """Item id -> ACTIVE sell orders on it."""
+        with self.lock:
+            counts: dict[str, int] = {}
+            for order in self.orders.values():
+                if order["status"] != "ACTIVE":
+                    continue
+                asset = order["make"]["assetType"]
+                item_id = f"{asset['contract'].lower()}:{int(asset['tokenId'])}"
+                counts[item_id] = counts.get(item_id, 0) + 1
+            return counts
 
     # --- what tests do to the market ----------------------------------------------------------
 
@@ -286,6 +349,8 @@ class RaribleState(RaribleChecks):
                 ):
                     fault.remaining -= 1
                     return fault.kind
+            if self.random_faults is not None:
+                return self.random_faults.draw(method, path)
         return None
 
 
@@ -354,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.stopping.wait(self.server.timeout_fault_s)
             self._send(500, {"code": "UNKNOWN", "message": "too late"})
             return
+        if method == "POST" and url.path in WRITE_PATHS and state.write_latency_s:
+            state.stopping.wait(state.write_latency_s)  # slow: stored only after the delay
         try:
             status, response = self._route(method, url.path, query, body)
         except Invalid as exc:
@@ -560,6 +627,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
         self.timeout_fault_s = timeout_fault_s
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client killed mid-request (the kill -9 tests): nothing to report
+        super().handle_error(request, client_address)
 
 
 @contextmanager

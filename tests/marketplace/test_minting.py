@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from marketplace.client import AmbiguousSubmission, RaribleClient, RaribleRejected
@@ -13,6 +15,7 @@ from marketplace.minting import prepare_mint, signed_token_uri, submit_mint
 from marketplace.networks import Network
 from marketplace.orders import eth_to_wei, prepare_sell_order, submit_order
 from marketplace.wallet import Wallet
+from storage import claims
 from storage.db import session_scope
 from storage.models.market import IntentStatus, MarketOrder, MintIntent, TokenReservation
 from tests.marketplace.helpers import CID_PREFIX, prepare_pinned_mint
@@ -44,6 +47,17 @@ class CrashAfterSend(CrashBeforeSend):
     def upsert_order(self, form, *, order_hash):  # type: ignore[no-untyped-def]
         self.inner.upsert_order(form, order_hash=order_hash)
         raise SimulatedCrash
+
+
+def _claim_runs_out(engine: Engine, model, row_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A killed sender's claim expires (a crash simulated in this very process cannot be told
+    from a live sender by its pid, as a real kill -9 can)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(model.__table__)
+            .where(model.__table__.c.id == row_id)
+            .values(claim_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
 
 
 def _prepare(engine: Engine, network: Network, wallet: Wallet, client, n: int = 1) -> int:  # type: ignore[no-untyped-def]
@@ -169,6 +183,7 @@ def test_crash_after_intent_before_send_sends_exactly_once(
         submit_mint(engine, intent_id, CrashBeforeSend(client))
     assert _status(engine, intent_id) == IntentStatus.SENDING.value
     assert state.mint_posts == 0
+    _claim_runs_out(engine, MintIntent, intent_id)
     assert submit_mint(engine, intent_id, client).status == IntentStatus.DONE.value
     assert state.mint_posts == 1
 
@@ -181,6 +196,7 @@ def test_crash_after_send_before_recording_never_mints_twice(
     with pytest.raises(SimulatedCrash):
         submit_mint(engine, intent_id, CrashAfterSend(client))
     assert _status(engine, intent_id) == IntentStatus.SENDING.value
+    _claim_runs_out(engine, MintIntent, intent_id)
     assert submit_mint(engine, intent_id, client).status == IntentStatus.DONE.value
     assert state.mint_posts == 1 and len(state.items) == 1
 
@@ -210,6 +226,7 @@ def test_order_ambiguity_is_reconciled_by_hash(
     else:
         with pytest.raises(SimulatedCrash):
             submit_order(engine, order_id, CrashAfterSend(client))
+        _claim_runs_out(engine, MarketOrder, order_id)
         assert submit_order(engine, order_id, client).status == IntentStatus.DONE.value
     assert state.order_posts == 1 and len(state.orders) == 1
     with session_scope(engine) as session:
@@ -274,26 +291,81 @@ def test_refused_resend_stays_ambiguous_when_the_item_is_not_there(
 def test_two_publishers_cannot_both_claim_an_intent(
     engine, network, wallet, client, server
 ) -> None:  # type: ignore[no-untyped-def]
-    from marketplace.minting import IntentBusy, claim_for_sending
+    from marketplace.sending import IntentBusy, SendClaim
 
     intent_id = _prepare(engine, network, wallet, client)
-    # Both read status `signed`, 0 sends; only the first compare-and-set wins.
-    with session_scope(engine) as session:
-        assert claim_for_sending(session, MintIntent, intent_id, "signed", 0)
-    with session_scope(engine) as session:
-        assert not claim_for_sending(session, MintIntent, intent_id, "signed", 0)
-
-    class SlowReader(CrashBeforeSend):
-        """Another process claims the intent between this one's read and its claim."""
-
-        def get_item(self, collection, token_id):  # type: ignore[no-untyped-def]
-            found = self.inner.get_item(collection, token_id)
-            with session_scope(engine) as session:
-                row = session.get(MintIntent, intent_id)
-                assert row is not None
-                claim_for_sending(session, MintIntent, intent_id, row.status, row.sends)
-            return found
-
-    with pytest.raises(IntentBusy, match="another process"):
-        submit_mint(engine, intent_id, SlowReader(client))
+    first, second = SendClaim.fresh(60), SendClaim.fresh(60)
+    # Both read the intent unclaimed; only the first conditional UPDATE wins.
+    assert claims.take(engine, MintIntent, intent_id, first.owner, first.ttl_s)
+    assert not claims.take(engine, MintIntent, intent_id, second.owner, second.ttl_s)
+    with pytest.raises(IntentBusy, match="is being sent by"):
+        submit_mint(engine, intent_id, client, second)
     assert server[1].mint_posts == 0
+    # The holder sends; the other one then finds it done and sends nothing.
+    assert submit_mint(engine, intent_id, client, first).status == IntentStatus.DONE.value
+    assert submit_mint(engine, intent_id, client, second).status == IntentStatus.DONE.value
+    assert server[1].mint_posts == 1
+
+
+def test_a_refusal_after_another_process_sent_is_looked_up_not_taken(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    """Our claim runs out while our request is slow; another process takes the intent over and
+    its send is stored; ours then comes back "already exists". That is looked up: done."""
+    from marketplace.sending import SendClaim
+
+    _, state = server
+    intent_id = _prepare(engine, network, wallet, client)
+    ours, theirs = SendClaim.fresh(60), SendClaim.fresh(60)
+
+    class SlowThenRefused(CrashBeforeSend):
+        def mint_lazy(self, body):  # type: ignore[no-untyped-def]
+            _claim_runs_out(engine, MintIntent, intent_id)
+            assert submit_mint(engine, intent_id, client, theirs).status == "done"
+            return self.inner.mint_lazy(body)  # the same body again: "already exists"
+
+    assert submit_mint(engine, intent_id, SlowThenRefused(client), ours).status == "done"
+    assert len(state.items) == 1 and state.mint_posts == 2
+    with session_scope(engine) as session:
+        assert len(session.exec(__import__("sqlmodel").select(TokenReservation)).all()) == 1
+
+
+def test_royalties_above_half_are_refused_before_signing(engine, network, wallet, client) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.minting import MintError
+
+    with pytest.raises(MintError, match=r"artwork \d+: royalty 5001 bps .* more than 50%"):
+        prepare_pinned_mint(engine, network, wallet, client, 1, royalty_bps=5001)
+    with session_scope(engine) as session:
+        assert session.exec(__import__("sqlmodel").select(MintIntent)).all() == []
+    _, intent_id = prepare_pinned_mint(engine, network, wallet, client, 2, royalty_bps=5000)
+    assert submit_mint(engine, intent_id, client).status == IntentStatus.DONE.value
+
+
+def test_a_second_live_order_for_an_artwork_is_refused_by_the_database(
+    engine, network, wallet, client, server, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Two publishers both read "no live order" and both insert one: the partial unique index
+    refuses the second, which leaves the artwork to the first (busy, not failed)."""
+    import marketplace.orders
+    from marketplace.minting import live_mint_intent
+    from marketplace.sending import IntentBusy
+
+    intent = submit_mint(engine, _prepare(engine, network, wallet, client), client)
+
+    def order(session):  # type: ignore[no-untyped-def]
+        mint = live_mint_intent(session, intent.artwork_id, "testnet")  # as the list stage does
+        return prepare_sell_order(
+            session, mint=mint, network=network, signer=wallet, price_eth="1", start=0, end=0
+        )
+
+    with session_scope(engine) as session:
+        first = order(session).id
+    monkeypatch.setattr(marketplace.orders, "live_order", lambda *_args: None)  # read too early
+    with (
+        pytest.raises(IntentBusy, match="being listed by another process"),
+        session_scope(engine) as session,
+    ):
+        order(session)
+    with session_scope(engine) as session:
+        (row,) = session.exec(__import__("sqlmodel").select(MarketOrder)).all()
+        assert row.id == first

@@ -47,6 +47,7 @@ def test_valid_mint_is_stored(client, network, wallet, server) -> None:  # type:
         ("foreign_token_id", "must start with first creator address"),
         ("creators_9000", "creators must sum to 10000"),
         ("royalty_10000", "Royalty total value should be < 10000"),
+        ("royalty_5001", r"Royalties are too high \(>50%\)"),
         ("wrong_chain", "InvalidCreatorSignature"),
         ("other_signer", "InvalidCreatorSignature"),
     ],
@@ -59,6 +60,9 @@ def test_invalid_mints_are_refused(client, network, wallet, change, message) -> 
         body = _signed_mint(wallet, network, creators=(Part(wallet.address, 9000),))
     elif change == "royalty_10000":
         body = _signed_mint(wallet, network, royalties=(Part(wallet.address, 10000),))
+    elif change == "royalty_5001":  # two parts: the total counts, as in transferRoyalties
+        parts = (Part(wallet.address, 2500), Part(other.address, 2501))
+        body = _signed_mint(wallet, network, royalties=parts)
     elif change == "wrong_chain":
         body = _signed_mint(wallet, Network(**{**network.__dict__, "chain_id": 1}))
     else:
@@ -105,6 +109,21 @@ def test_order_signed_by_someone_else_and_v3_sell_are_refused(client, network, w
     form["data"]["dataType"] = "RARIBLE_V2_DATA_V3_SELL"
     with pytest.raises(RaribleRejected, match="Unknown Order data type"):
         client.upsert_order(form, order_hash=order.hash_key())
+
+
+def test_a_sell_order_whose_lazy_item_pays_over_half_in_royalties_is_refused(
+    client, network, wallet, server
+) -> None:  # type: ignore[no-untyped-def]
+    """ExchangeV2 would revert every sale of it, so the order is refused like the mint."""
+    mint = _signed_mint(wallet, network, royalties=(Part(wallet.address, 6000),))
+    order = _order(wallet, network, mint, OrderDataVersion.V2)
+    signature = wallet.sign_typed_data(order_typed_data(order, network.chain_id, network.exchange))
+    with pytest.raises(RaribleRejected, match="Royalties are too high"):
+        client.upsert_order(order.as_form(signature), order_hash=order.hash_key())
+    assert server[1].orders == {}
+    half = _signed_mint(wallet, network, royalties=(Part(wallet.address, 5000),))
+    client.mint_lazy(half.as_lazy_nft_json())
+    assert len(server[1].items) == 1
 
 
 def _bid(bidder: Wallet, mint: LazyMint721, price: int, **changes) -> Order:  # type: ignore[no-untyped-def]
