@@ -206,7 +206,9 @@ _Decision = tuple[int, str | None, int | None, float]
 
 def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationReport) -> None:
     """Bring the artworks of these listings in line with the decisions, inside the caller's
-    write transaction (the stored states are read here, under the lock)."""
+    write transaction (the stored states are read here, under the lock: SQLite's write lock,
+    taken first; on PostgreSQL the rows read are locked FOR UPDATE, so a publisher cannot move
+    an artwork between this read and curation's write)."""
     connection = session.connection()
     first, last = decisions[0][0], decisions[-1][0]
     columns = (_ARTWORKS.c.listing_id, _ARTWORKS.c.id, _ARTWORKS.c.state, _ARTWORKS.c.reason,
@@ -215,7 +217,7 @@ def _reconcile_batch(session: Any, decisions: list[_Decision], report: CurationR
     stored = {
         row[0]: row
         for row in connection.execute(
-            sa_select(*columns).where(_ARTWORKS.c.listing_id.between(first, last))
+            sa_select(*columns).where(_ARTWORKS.c.listing_id.between(first, last)).with_for_update()
         )
     }
     now = utcnow()
