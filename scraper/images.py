@@ -224,9 +224,16 @@ class ImageDownloader:
         )  # fmt: skip
 
 
-def store_local_image(path: Path, *, policy: DownloadPolicy, blobs: BlobStore) -> FetchedImage:
+def store_local_image(
+    path: Path,
+    *,
+    policy: DownloadPolicy,
+    blobs: BlobStore,
+    validate: Callable[[bytes], object] | None = None,
+) -> FetchedImage:
     """A local file (`bot import kaggle --images`) through the same checks as a download:
-    the byte cap before reading, raster type by magic bytes, the pixel cap, a verify."""
+    the byte cap before reading, raster type by magic bytes, the pixel cap, a verify, and the
+    caller's full decode (`validate`, as `ImageDownloader` takes it)."""
     where = str(path)
     try:
         size = path.stat().st_size
@@ -239,7 +246,7 @@ def store_local_image(path: Path, *, policy: DownloadPolicy, blobs: BlobStore) -
             data = handle.read(policy.max_bytes + 1)  # the file may have grown since stat
     except OSError as exc:
         raise DownloadRefused(where, f"cannot read it ({exc.strerror or exc})") from None
-    return keep_image(where, data, "", where, policy=policy, blobs=blobs)
+    return keep_image(where, data, "", where, policy=policy, blobs=blobs, validate=validate)
 
 
 def keep_image(

@@ -166,6 +166,7 @@ def import_kaggle_csv(
     images_dir: Path | None = None,
     *,
     image_policy: DownloadPolicy | None = None,
+    validate_image: Callable[[bytes], object] | None = None,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
     opened: CsvFile | None = None,
@@ -173,7 +174,9 @@ def import_kaggle_csv(
     """Stream the file into the store in batches (see the module docstring).
 
     `progress(line)` is called after each committed batch with the last line read; `opened`
-    is the file as `open_kaggle_csv` already checked it (saves a second pass).
+    is the file as `open_kaggle_csv` already checked it (saves a second pass);
+    `validate_image(data)` decodes a local image in full and raises ValueError for one that
+    cannot be used (the check `bot images fetch` applies to downloads).
     """
     source = opened or open_kaggle_csv(csv_path)
     policy = image_policy or DownloadPolicy()
@@ -195,7 +198,9 @@ def import_kaggle_csv(
                 if progress:
                     progress(written_line)
             written_line = last_line
-            writing = writer.submit(_store_batch, engine, blobs, policy, rows, again, report)
+            writing = writer.submit(
+                _store_batch, engine, blobs, policy, validate_image, rows, again, report
+            )
 
         for line, fields in iter_kaggle_rows(source, images_dir):
             last_line = line
@@ -227,6 +232,7 @@ def _store_batch(
     engine: Engine,
     blobs: BlobStore,
     policy: DownloadPolicy,
+    validate: Callable[[bytes], object] | None,
     batch: dict[str, tuple[int, dict[str, Any]]],
     repeated: set[str],
     report: KaggleImportReport,
@@ -237,7 +243,7 @@ def _store_batch(
         if image_path:
             try:
                 fields["image_blob"] = store_local_image(
-                    Path(image_path), policy=policy, blobs=blobs
+                    Path(image_path), policy=policy, blobs=blobs, validate=validate
                 ).sha256
                 fields["image_error"] = None
                 report.with_image += 1

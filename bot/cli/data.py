@@ -41,7 +41,8 @@ def import_kaggle(
     """Import the Kaggle "NFT art collection 2021" CSV (idempotent; bad rows are skipped).
 
     Streams in batches (bounded memory, short transactions); local images pass the same
-    checks as downloads (size, raster type, pixels)."""
+    checks as downloads (size, raster type, pixels, a full decode as `prepare` will)."""
+    from generator.decode import DecodePolicy, decode_image
     from scraper.images import DownloadPolicy
     from scraper.kaggle_csv import KaggleFormatError, import_kaggle_csv, open_kaggle_csv
 
@@ -50,12 +51,14 @@ def import_kaggle(
     policy = DownloadPolicy(
         max_bytes=settings.download_max_bytes, max_pixels=settings.download_max_pixels
     )
+    decode = DecodePolicy(settings.download_max_bytes, settings.download_max_pixels)
     try:
         opened = open_kaggle_csv(csv_path)
         with progress_reporter(f"import {csv_path.name}", opened.lines, unit="lines") as update:
             report = import_kaggle_csv(
                 context.engine, context.blobs, csv_path, images,
                 image_policy=policy, progress=update, opened=opened,
+                validate_image=None if images is None else lambda data: decode_image(data, decode),
             )  # fmt: skip
     except KaggleFormatError as exc:
         err_console.print(f"[red]{safe(exc)}[/red]")

@@ -154,3 +154,47 @@ def test_eda_of_the_store_survives_a_stored_infinite_price(data_dir: Path, tmp_p
     result = runner.invoke(app, ["eda", "--out", str(tmp_path / "eda")])
     assert result.exit_code == 0, result.output
     assert "left out 1 rows" in result.output and "2 listings" in result.output
+
+
+def test_local_images_pass_the_download_checks_on_import(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--images` used to copy any file into the blob store: its size, type and pixels are now
+    checked as a download's, and it is decoded as `images fetch` and `prepare` decode it."""
+    import numpy as np
+    from PIL import Image
+
+    monkeypatch.setenv("BOT_DOWNLOAD_MAX_BYTES", "200000")
+    noise = np.random.default_rng(7).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    jpeg = io.BytesIO()
+    Image.fromarray(noise).save(jpeg, format="JPEG", quality=95)
+    images = tmp_path / "images"
+    images.mkdir()
+    files = {
+        "good": png_bytes(64, 64),
+        "huge": png_bytes(64, 64) + b"\0" * 200_000,  # over the byte cap
+        "eps": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\nshowpage\n",
+        "cut": jpeg.getvalue()[: len(jpeg.getvalue()) // 2],  # passes the header checks
+    }
+    for name, content in files.items():
+        (images / f"{name}.png").write_bytes(content)
+    path = tmp_path / "images.csv"
+    path.write_text(
+        csv_text([row(art_series=name, cid=f"Qm{name}", path=f"./{name}.png") for name in files])
+    )
+    result = runner.invoke(app, ["import", "kaggle", str(path), "--images", str(images)])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0 and "Traceback" not in out, out
+    assert "4 new" in out and "1 with a local image" in out and "(3 local images refused)" in out
+    assert (
+        "huge.png refused: " in out
+        and "bytes is over the 200000-byte cap (BOT_DOWNLOAD_MAX_BYTES)" in out
+    )
+    assert "eps.png refused: content is not a PNG/JPEG/GIF/WebP image" in out
+    assert "cut.png refused: unusable image: truncated or corrupt JPEG image" in out
+    engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}")
+    with session_scope(engine) as session:
+        stored = {x.item_id: x.image_blob for x in session.exec(select(Listing)).all()}
+    assert [key for key, blob in stored.items() if blob] == ["good:Qmgood"]
+    blobs = [x for x in (data_dir / "blobs").rglob("*") if x.is_file()]
+    assert [x.read_bytes() for x in blobs] == [files["good"]]  # nothing else was copied
