@@ -4,11 +4,14 @@ All methods read the same file from the page cache (it is read once before timin
 - `sha256sum` and `hashlib` (OpenSSL, in process): one SHA-256 pass over the bytes, the floor
   for any CID computation (coreutils' own SHA-256 may not use the CPU's SHA extensions);
 - `ipfs_cid` (Debian `ipfs-cid`, Rust): CIDv0 with kubo's default DAG;
-- the bot (`storage.ipfs.unixfs`, in process): CIDv0 and CIDv1 (raw leaves), and CIDv1 while
-  writing every block into the local blockstore (what `local` pinning costs).
+- the bot (`storage.ipfs.unixfs`, in process), one row per CID profile: `legacy-v0` (CIDv0),
+  `legacy-v1` (CIDv1, raw leaves, 256 KiB chunks, 174 links) and `unixfs-v1-2025` (CIDv1, raw
+  leaves, 1 MiB chunks, 1024 links), and `legacy-v1` / `unixfs-v1-2025` while writing every
+  block into the local blockstore (what `local` pinning costs).
 External tools run as subprocesses, so their times include process start (a few ms).
 Each method runs `--repeat` times; the table shows the best and the median. Peak Python memory
-of one bot import is traced separately (tracemalloc), to show it does not grow with the file.
+of one bot import per profile is traced separately (tracemalloc), to show it does not grow with
+the file.
 
 Usage: .venv/bin/python benchmarks/bench_cid.py [--mb 100] [--repeat 5]
 """
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.ipfs.blockstore import LocalBlockstore  # noqa: E402
+from storage.ipfs.profiles import LEGACY_V0, LEGACY_V1, UNIXFS_V1_2025, CidProfile  # noqa: E402
 from storage.ipfs.unixfs import import_file  # noqa: E402
 
 
@@ -85,15 +89,22 @@ def main() -> None:
             return digest.hexdigest()
 
         methods["hashlib sha256, one pass (in process)"] = hashlib_pass
-        methods["bot CIDv0"] = lambda: str(import_file(path, cid_version=0).cid)
-        methods["bot CIDv1 (raw leaves)"] = lambda: str(import_file(path, cid_version=1).cid)
 
-        def into_blockstore() -> str:
-            store_dir = Path(tmp) / "ipfs"
-            shutil.rmtree(store_dir, ignore_errors=True)
-            return LocalBlockstore(store_dir).add_file(path, cid_version=1).cid
+        def cid_of(profile: CidProfile) -> Callable[[], str]:
+            return lambda: str(import_file(path, profile).cid)
 
-        methods["bot CIDv1 + local blockstore write"] = into_blockstore
+        def into_blockstore(profile: CidProfile) -> Callable[[], str]:
+            def run() -> str:
+                store_dir = Path(tmp) / "ipfs"
+                shutil.rmtree(store_dir, ignore_errors=True)
+                return LocalBlockstore(store_dir).add_file(path, profile=profile).cid
+
+            return run
+
+        for profile in (LEGACY_V0, LEGACY_V1, UNIXFS_V1_2025):
+            methods[f"bot {profile.name}"] = cid_of(profile)
+        for profile in (LEGACY_V1, UNIXFS_V1_2025):
+            methods[f"bot {profile.name} + local blockstore write"] = into_blockstore(profile)
 
         rows = []
         answers: dict[str, str] = {}
@@ -111,12 +122,17 @@ def main() -> None:
                 }
             )
 
-        tracemalloc.start()
-        import_file(path, cid_version=1)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        peaks = {}
+        for profile in (LEGACY_V1, UNIXFS_V1_2025):
+            tracemalloc.start()
+            import_file(path, profile)
+            peaks[profile.name] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
 
-    v0_agrees = answers.get("ipfs_cid CIDv0 (Debian, Rust)") in (None, answers["bot CIDv0"])
+    v0_agrees = answers.get("ipfs_cid CIDv0 (Debian, Rust)") in (None, answers["bot legacy-v0"])
+    floor = next(r["best_s"] for r in rows if r["method"].startswith("hashlib"))
+    for row in rows:
+        row["x_hashlib_pass"] = round(row["best_s"] / floor, 2)
     result = {
         "benchmark": "cid",
         "file_mb": args.mb,
@@ -125,24 +141,23 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": __import__("os").cpu_count(),
+        "load_average_1m_at_end": round(__import__("os").getloadavg()[0], 2),
         "bot_v0_equals_ipfs_cid": v0_agrees,
-        "bot_import_peak_python_bytes": peak,
+        "bot_import_peak_python_bytes": peaks,
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
     print(f"CID of a {args.mb} MB file (best of {args.repeat}; median in brackets)")
-    print("| method | time (s) | MB/s |\n|---|---:|---:|")
+    print("| method | time (s) | MB/s | × one hashlib pass |\n|---|---:|---:|---:|")
     for row in rows:
         print(
             f"| {row['method']} | {row['best_s']:.3f} ({row['median_s']:.3f}) "
-            f"| {row['best_mb_per_s']:.0f} |"
+            f"| {row['best_mb_per_s']:.0f} | {row['x_hashlib_pass']:.2f} |"
         )
-    print(
-        f"bot CIDv0 == ipfs_cid CIDv0: {v0_agrees}; "
-        f"peak Python memory of one import: {peak / 1024:.0f} KiB"
-    )
+    memory = ", ".join(f"{name} {peak / 1024:.0f} KiB" for name, peak in peaks.items())
+    print(f"bot legacy-v0 == ipfs_cid CIDv0: {v0_agrees}; peak Python memory per import: {memory}")
     print(f"written {args.out.relative_to(ROOT)}")
     if not v0_agrees:
         raise SystemExit("CID mismatch between the bot and ipfs_cid")

@@ -141,7 +141,10 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
         return [*steps, Step("Artworks per state", ["status"])], not_run
     steps += [
         Step(f"Generate VQGAN+CLIP frames ({plan.note})", ["generate", *plan.args]),
-        Step("Choose each artwork's frame (lowest CLIP loss)", ["choose"]),
+        Step(
+            "Score every frame and choose each artwork's best (weighted rank, no near-copies)",
+            ["choose", "--auto"],
+        ),
         Step("Pin the chosen images and their metadata to IPFS (local blockstore)", ["pin"]),
         Step("Create a wallet for the dry run", action=wallet),
         Step("Lazy-mint and list on Rarible: dry run, signed requests to the outbox", ["publish"]),

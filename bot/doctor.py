@@ -21,10 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.context import AppContext
 from bot.extras import EXTRAS, missing_modules
-from bot.settings import MarketplaceMode, PinnerKind
+from bot.settings import MarketplaceMode
+
+if TYPE_CHECKING:
+    from storage.ipfs.targets import TargetSpec
 
 MIN_FREE_BYTES = 2 * 1024**3
 NETWORK_TIMEOUT_S = 3.0
@@ -71,7 +75,14 @@ def check_config(context: AppContext) -> CheckResult:
     mode = settings.marketplace_mode
     if mode is not MarketplaceMode.DRY_RUN and settings.rarible_api_key is None:
         return CheckResult("config", "fail", f"mode {mode.value} needs BOT_RARIBLE_API_KEY")
-    return CheckResult("config", "ok", f"marketplace {mode.value}, pinner {settings.ipfs_pinner}")
+    targets = ", ".join(
+        f"{spec.name}{'' if spec.required else ' (optional)'}" for spec in settings.pin_target_specs
+    )
+    return CheckResult(
+        "config",
+        "ok",
+        f"marketplace {mode.value}, pin targets {targets}, CID profile {settings.cid_profile.name}",
+    )
 
 
 def check_database(context: AppContext) -> CheckResult:
@@ -232,52 +243,64 @@ def check_weights(context: AppContext) -> CheckResult:
 
 
 def check_ipfs(context: AppContext) -> CheckResult:
-    """The configured pin target answers (kubo, pinning service) or is writable (local)."""
-    settings = context.settings
-    kind = settings.ipfs_pinner
-    if kind is PinnerKind.LOCAL:
+    """Every pin target answers (kubo, pinning service) or is writable (local). A required
+    target that does not is a failure; an optional one a warning."""
+    specs = context.settings.pin_target_specs
+    details: list[str] = []
+    status = "ok"
+    for spec in specs:
+        try:
+            detail = _target_answers(context, spec)
+        except Exception as exc:  # each target reports its own failure; the others go on
+            detail = str(exc) or type(exc).__name__
+            status = "fail" if spec.required or status == "fail" else "warn"
+        details.append(detail if len(specs) == 1 else f"{spec.name}: {detail}")
+    return CheckResult("ipfs", status, "; ".join(details))
+
+
+def _target_answers(context: AppContext, spec: TargetSpec) -> str:
+    if spec.kind == "local":
         # Doctor creates nothing: a blockstore not made yet is checked where it will be.
-        root = settings.ipfs_dir
+        root = context.settings.ipfs_dir
         where = root.resolve()
         while not where.exists() and where != where.parent:
             where = where.parent
         if not os.access(where, os.W_OK | os.X_OK):
-            return CheckResult("ipfs", "fail", f"local blockstore: {where} is not writable")
+            raise ValueError(f"local blockstore: {where} is not writable")
         if where != root.resolve():
-            return CheckResult("ipfs", "ok", f"local blockstore {root} can be created")
-        return CheckResult("ipfs", "ok", f"local blockstore {root} is writable")
-    details = []
-    if kind is PinnerKind.KUBO or settings.ipfs_provide_via_kubo:
-        details.append(_kubo_version(settings.ipfs_api_url))
-    if kind is PinnerKind.PINNING_SERVICE:
-        details.append(_pinning_service_answers(context))
-    return CheckResult("ipfs", "ok", "; ".join(details))
+            return f"local blockstore {root} can be created"
+        return f"local blockstore {root} is writable"
+    assert spec.url is not None
+    if spec.kind == "kubo":
+        return _kubo_version(spec.url, spec.token)
+    found = [_pinning_service_answers(spec.url, spec.token)]
+    if spec.provider_url:
+        found.append(_kubo_version(spec.provider_url, spec.provider_token))
+    return "; ".join(found)
 
 
-def _kubo_version(api_url: str) -> str:
+def _kubo_version(api_url: str, token: str | None = None) -> str:
     from storage.ipfs.kubo import KuboClient
     from storage.ipfs.transport import RetryPolicy
 
-    client = KuboClient(api_url, timeout_s=NETWORK_TIMEOUT_S, policy=RetryPolicy(attempts=1))
+    client = KuboClient(
+        api_url, timeout_s=NETWORK_TIMEOUT_S, policy=RetryPolicy(attempts=1), auth_token=token
+    )
     version = client.version().get("Version", "?")
     return f"kubo {version} at {api_url}"
 
 
-def _pinning_service_answers(context: AppContext) -> str:
+def _pinning_service_answers(url: str, token: str | None) -> str:
     from storage.ipfs.pinning_service import PinningServiceClient
     from storage.ipfs.transport import RetryPolicy
 
-    settings = context.settings
-    if not settings.pinning_service_url or settings.pinning_service_token is None:
-        raise ValueError("pinner pinning-service needs BOT_PINNING_SERVICE_URL and _TOKEN")
+    if not token:
+        raise ValueError(f"pinning service {url} needs a token")
     client = PinningServiceClient(
-        settings.pinning_service_url,
-        settings.pinning_service_token.get_secret_value(),
-        timeout_s=NETWORK_TIMEOUT_S,
-        policy=RetryPolicy(attempts=1),
+        url, token, timeout_s=NETWORK_TIMEOUT_S, policy=RetryPolicy(attempts=1)
     )
     client.list_recent(limit=1)  # an authenticated read: a refused token raises
-    return f"pinning service {settings.pinning_service_url} accepts the token"
+    return f"pinning service {url} accepts the token"
 
 
 def check_rarible(context: AppContext) -> CheckResult:

@@ -9,27 +9,34 @@ Dry run and testnet are the defaults: the real marketplace needs two explicit se
 
 from __future__ import annotations
 
+import json
 import os
 import typing
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import settings_checks as checks
 from bot.settings_errors import SettingsError, describe_validation_error, env_file_problems
 from marketplace.royalties import MAX_ROYALTY_BPS  # the exchange's rule, not a preference
+
+if TYPE_CHECKING:
+    from storage.ipfs.profiles import CidProfile
+    from storage.ipfs.targets import TargetSpec
 
 DEFAULT_ENV_FILE = Path(".env")
 
@@ -37,6 +44,28 @@ DEFAULT_ENV_FILE = Path(".env")
 def _blank_is_unset(value: object) -> object:
     """`BOT_X=` (as copied from .env.example) means "not set" for an optional setting."""
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def _json_list_or_blank(value: object) -> object:
+    """BOT_IPFS_TARGETS is JSON; decoded here (not by pydantic-settings) so that bad JSON is one
+    line about this setting, like any other bad value. Blank means no list."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return []
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"must be a JSON list of targets ({exc.msg} at character {exc.pos})"
+        ) from None
+
+
+def _gateway_list_or_none(value: str) -> str:
+    """BOT_IPFS_VERIFY_GATEWAYS: http(s) URLs, or `none` (verify reads no gateway)."""
+    if value.strip().lower() == "none":
+        return "none"
+    return checks.http_url_list(value)
 
 
 HttpUrl = Annotated[str, AfterValidator(checks.http_url)]
@@ -71,6 +100,21 @@ class PinnerKind(StrEnum):
     LOCAL = "local"
     KUBO = "kubo"
     PINNING_SERVICE = "pinning-service"
+
+
+class PinTargetSetting(BaseModel):
+    """One entry of BOT_IPFS_TARGETS (a JSON list of these objects)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    kind: PinnerKind
+    url: OptionalHttpUrl = Field(None, description="kubo RPC or service API base URL.")
+    token: Secret = Field(None, description="Bearer token (a service's; kubo's if it has one).")
+    required: bool = Field(True, description="A pin is done when every required target has it.")
+    provide_via: str | None = Field(
+        None, description="pinning-service: name of a kubo target to add content to first."
+    )
 
 
 class Settings(BaseSettings):
@@ -199,6 +243,68 @@ class Settings(BaseSettings):
         False, description="Let the demo use tiny untrained models when real weights are absent."
     )
 
+    # --- choosing the frame: scores, weighted rank, near-copy guard, review, upscaling ------
+    # (README "Choosing the frame"; bounds keep a typo from silently disabling the guard)
+    choose_clip: str | None = Field(
+        None, description="CLIP weights that score frames; default: BOT_GENERATOR_CLIP."
+    )
+    choose_aesthetic: str = Field(
+        "laion_aesthetic_vit_b32",
+        description="Aesthetic head weights name; its score is used when the file is present.",
+    )
+    choose_batch: int = Field(16, ge=1, le=512, description="Frames scored per batch.")
+    choose_weight_prompt: float = Field(
+        1.0, ge=0.0, le=100.0, description="Rank weight of the CLIP prompt match."
+    )
+    choose_weight_source: float = Field(
+        0.5, ge=0.0, le=100.0, description="Rank weight of the CLIP likeness to the source."
+    )
+    choose_weight_critic: float = Field(
+        0.5, ge=0.0, le=100.0, description="Rank weight of the VQGAN discriminator critic."
+    )
+    choose_weight_aesthetic: float = Field(
+        1.0, ge=0.0, le=100.0, description="Rank weight of the aesthetic score (when present)."
+    )
+    choose_weight_sharpness: float = Field(
+        0.25, ge=0.0, le=100.0, description="Rank weight of sharpness (log variance of Laplacian)."
+    )
+    choose_weight_colourfulness: float = Field(
+        0.1, ge=0.0, le=100.0, description="Rank weight of colourfulness."
+    )
+    choose_weight_blockiness: float = Field(
+        0.25, ge=0.0, le=100.0, description="Rank weight against blockiness (lower is better)."
+    )
+    near_copy_max_hash_distance: int = Field(
+        10,
+        ge=0,
+        le=32,
+        description="A frame within this many bits (of 64) of any source variant is a near-copy.",
+    )
+    near_copy_min_clip_similarity: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description="A frame with at least this CLIP image similarity to the source is a "
+        "near-copy.",
+    )
+    review_host: str = Field(
+        "127.0.0.1", description="Address `bot review` binds; keep it on loopback."
+    )
+    review_port: int = Field(8765, ge=0, le=65535, description="Port of `bot review` (0: any).")
+    upscale_enabled: bool = Field(
+        False, description="Upscale the chosen frame before it is pinned (ESRGAN, spandrel)."
+    )
+    upscale_scale: int = Field(4, ge=2, le=4, description="Upscale factor: 2 or 4.")
+    upscale_model: str | None = Field(
+        None, description="Upscaler weights; default realesrgan_x4plus (x4) / _x2plus (x2)."
+    )
+    upscale_tile: int = Field(
+        256, ge=32, le=4096, description="Input tile side for upscaling (bounds memory)."
+    )
+    upscale_tile_overlap: int = Field(
+        16, ge=0, le=256, description="Context pixels around each upscaling tile."
+    )
+
     # --- scraper ----------------------------------------------------------------------------------
     opensea_api_key: Secret = Field(None, description="X-API-KEY for OpenSea API v2.")
     scrape_rate_per_second: float = Field(
@@ -252,6 +358,136 @@ class Settings(BaseSettings):
     chromium_path: Annotated[str, AfterValidator(checks.path_text)] = Field(
         "/usr/bin/chromium", description="Chromium binary the browser source launches."
     )
+
+    # --- IPFS: CID profiles, pin targets, re-verification (issue 11) -------------------------
+    ipfs_cid_profile: str = Field(
+        "legacy",
+        max_length=64,
+        description="CID profile for new content: legacy (the legacy layout with "
+        "BOT_IPFS_CID_VERSION), legacy-v0, legacy-v1 or unixfs-v1-2025 (kubo's names "
+        "unixfs-v0-2015 and legacy-cid-v0 are accepted).",
+    )
+    ipfs_targets: Annotated[
+        list[PinTargetSetting], NoDecode, BeforeValidator(_json_list_or_blank)
+    ] = Field(
+        [],
+        max_length=16,
+        description='JSON list of pin targets, e.g. [{"name":"local","kind":"local"},{"name":'
+        '"node","kind":"kubo","url":"http://127.0.0.1:5001"},{"name":"pinata","kind":'
+        '"pinning-service","url":"https://api.pinata.cloud/psa","token":"…","required":false}]; '
+        "empty: the one target BOT_IPFS_PINNER names.",
+    )
+    ipfs_verify_gateways: Annotated[
+        Annotated[str, AfterValidator(_gateway_list_or_none)] | None,
+        BeforeValidator(_blank_is_unset),
+    ] = Field(
+        None,
+        description="Comma-separated http(s) gateways `bot pins verify` reads every CID back "
+        "through; empty: BOT_IPFS_GATEWAYS; none: no gateway.",
+    )
+    ipfs_verify_timeout_s: float = Field(
+        30.0, ge=1, le=600, description="Per-request timeout of `bot pins verify` in seconds."
+    )
+
+    @field_validator("ipfs_cid_profile")
+    @classmethod
+    def _known_cid_profile(cls, value: str) -> str:
+        from storage.ipfs.profiles import get_profile
+
+        if value != "legacy":
+            get_profile(value)  # raises with the list of known names
+        return value
+
+    @model_validator(mode="after")
+    def _ipfs_profile_and_targets_agree(self) -> Settings:
+        profile = self.cid_profile
+        version_given = "ipfs_cid_version" in self.model_fields_set
+        if version_given and profile.cid_version != self.ipfs_cid_version:
+            raise ValueError(
+                f"BOT_IPFS_CID_PROFILE={self.ipfs_cid_profile} makes CIDv{profile.cid_version} "
+                f"but BOT_IPFS_CID_VERSION={self.ipfs_cid_version}: drop one of them"
+            )
+        from storage.ipfs.targets import check_specs
+
+        try:
+            check_specs(self.pin_target_specs)
+        except ValueError as exc:
+            raise ValueError(
+                f"BOT_IPFS_TARGETS: {exc}" if self.ipfs_targets else str(exc)
+            ) from None
+        return self
+
+    @property
+    def cid_profile(self) -> CidProfile:
+        """The CID profile new content is imported with."""
+        from storage.ipfs.profiles import get_profile, legacy_profile
+
+        if self.ipfs_cid_profile == "legacy":
+            return legacy_profile(self.ipfs_cid_version)
+        return get_profile(self.ipfs_cid_profile)
+
+    @property
+    def pin_target_specs(self) -> list[TargetSpec]:
+        """BOT_IPFS_TARGETS, or the one target of BOT_IPFS_PINNER (named after its kind)."""
+        from storage.ipfs.targets import TargetSpec
+
+        if not self.ipfs_targets:
+            return [self._legacy_target_spec()]
+        by_name = {entry.name: entry for entry in self.ipfs_targets}
+        specs = []
+        for entry in self.ipfs_targets:
+            provider = by_name.get(entry.provide_via) if entry.provide_via else None
+            if entry.provide_via and (provider is None or provider.kind is not PinnerKind.KUBO):
+                raise ValueError(
+                    f"pin target {entry.name!r}: provide_via={entry.provide_via!r} must name a "
+                    "kubo target in BOT_IPFS_TARGETS"
+                )
+            specs.append(
+                TargetSpec(
+                    name=entry.name,
+                    kind=entry.kind.value,
+                    url=entry.url,
+                    token=entry.token.get_secret_value() if entry.token else None,
+                    required=entry.required,
+                    provider_url=provider.url if provider else None,
+                    provider_token=(
+                        provider.token.get_secret_value() if provider and provider.token else None
+                    ),
+                )
+            )
+        return specs
+
+    def _legacy_target_spec(self) -> TargetSpec:
+        from storage.ipfs.targets import TargetSpec
+
+        kind = self.ipfs_pinner
+        if kind is PinnerKind.KUBO:
+            return TargetSpec("kubo", "kubo", url=self.ipfs_api_url)
+        if kind is PinnerKind.PINNING_SERVICE:
+            if not self.pinning_service_url or not self.pinning_service_token:
+                raise ValueError(
+                    "BOT_IPFS_PINNER=pinning-service needs BOT_PINNING_SERVICE_URL and "
+                    "BOT_PINNING_SERVICE_TOKEN"
+                )
+            return TargetSpec(
+                "pinning-service",
+                "pinning-service",
+                url=self.pinning_service_url,
+                token=self.pinning_service_token.get_secret_value(),
+                provider_url=self.ipfs_api_url if self.ipfs_provide_via_kubo else None,
+            )
+        return TargetSpec("local", "local")
+
+    @property
+    def verify_gateways(self) -> tuple[str, ...]:
+        text = self.ipfs_verify_gateways
+        if text is None:
+            text = self.ipfs_gateways
+        elif text == "none":
+            return ()
+        return tuple(g.strip().rstrip("/") + "/" for g in text.split(",") if g.strip())
+
+    # --- end of the issue-11 IPFS block ----------------------------------------------------
 
     # --- preparation: filters, categories, the prompt (issue 12) ----------------------------
     prepare_resize: Literal["stretch", "crop", "pad"] = Field(
@@ -394,6 +630,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown {kind.value.upper()} weights; known: {', '.join(known)}")
         return value
 
+    @field_validator("upscale_scale")
+    @classmethod
+    def _upscale_scale(cls, value: int) -> int:
+        if value not in (2, 4):
+            raise ValueError("upscale_scale must be 2 or 4 (the Real-ESRGAN models)")
+        return value
+
     @model_validator(mode="after")
     def _mainnet_needs_confirmation(self) -> Settings:
         if self.marketplace_mode is MarketplaceMode.MAINNET and not self.mainnet_confirm:
@@ -402,6 +645,14 @@ class Settings(BaseSettings):
                 "as well, or use testnet / dry-run"
             )
         return self
+
+    @property
+    def scoring_clip(self) -> str:
+        return self.choose_clip or self.generator_clip
+
+    @property
+    def upscaler_name(self) -> str:
+        return self.upscale_model or f"realesrgan_x{self.upscale_scale}plus"
 
     @property
     def db_url(self) -> str:
@@ -437,6 +688,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 shown[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, list) and all(isinstance(v, BaseModel) for v in value):
+                shown[name] = [v.model_dump(mode="json") for v in value]  # SecretStr → ****
             elif name == "database_url" and value and "@" in value:
                 shown[name] = _redact_url_password(value)
             else:

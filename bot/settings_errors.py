@@ -218,4 +218,6 @@ def _secret_fields(model: type[BaseModel]) -> set[str]:
 def _mentions(annotation: object, wanted: type) -> bool:
     if annotation is wanted:
         return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # list[Target]: tokens
+        return any(_mentions(f.annotation, wanted) for f in annotation.model_fields.values())
     return any(_mentions(arg, wanted) for arg in typing.get_args(annotation))

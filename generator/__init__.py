@@ -13,6 +13,11 @@ Modules, one job each:
 - preparation: `decode` (safe decoding of untrusted bytes), `resize` (the init image),
   `quality`, `text_regions`, `faces` (the signals), `category_names` and `categories` (CLIP
   zero-shot over the study's five categories).
+- Choosing the frame: `frame_scores` (every score of a batch of frames) from `clip_scores`,
+  `critic` (the VQGAN's discriminator), `aesthetic` (LAION's linear head), `image_quality`
+  (sharpness, colourfulness, blockiness) and `near_copy` (perceptual hashes against the
+  source's variants); `contact_sheet`; `upscale` (ESRGAN via spandrel, tiled);
+  `model_names` (frame model labels, smoke-test names; no torch).
 
 This package never imports `bot/`; settings values, sessions and hooks are passed in.
 """

@@ -3,7 +3,9 @@
 A Lightning VQGAN `.ckpt` (~1 GB with optimiser state and the LPIPS net) becomes a file with
 only the encoder, decoder, quant convs, codebook and the discriminator, with its architecture
 config in the safetensors metadata (and a `config.json` beside it for people). A CLIP `.pt`
-(a TorchScript archive, or a plain state dict) becomes a state-dict safetensors file.
+(a TorchScript archive, or a plain state dict) becomes a state-dict safetensors file. The
+aesthetic head and ESRGAN upscalers (`.pth` state dicts, Real-ESRGAN's nested under
+`params_ema`) become flat state-dict files, checked against their architecture first.
 
 Conversion is the only place a checkpoint is read with `torch.load`, and it uses
 `weights_only=True` unless the caller explicitly allows full unpickling of a file they trust.
@@ -30,6 +32,8 @@ from generator.vqgan import VQGAN, VQGANConfig, discriminator_layers_from_keys
 FORMAT_KEY = "nftbot_format"
 VQGAN_FORMAT = "vqgan-v1"
 CLIP_FORMAT = "clip-v1"
+AESTHETIC_FORMAT = "aesthetic-linear-v1"
+UPSCALER_FORMAT = "upscaler-v1"
 _VQGAN_PREFIXES = ("encoder.", "decoder.", "quant_conv.", "post_quant_conv.", "quantize.")
 _DISC_PREFIX = "loss.discriminator."
 
@@ -125,6 +129,60 @@ def convert_clip(checkpoint: Path, out_dir: Path, *, allow_pickle: bool = False)
         if k not in ("input_resolution", "context_length", "vocab_size")
     }
     return _save_atomically(tensors, out_dir / "weights.safetensors", metadata)
+
+
+def _plain_state_dict(checkpoint: Path, *, allow_pickle: bool) -> dict[str, torch.Tensor]:
+    """A `.pth` state dict, unwrapped from the usual containers (BasicSR's `params_ema` /
+    `params`, Lightning's `state_dict`)."""
+    loaded = read_torch_file(checkpoint, allow_pickle=allow_pickle)
+    for wrapper in ("params_ema", "params", "state_dict"):
+        if isinstance(loaded, Mapping) and isinstance(loaded.get(wrapper), Mapping):
+            loaded = loaded[wrapper]
+            break
+    if not isinstance(loaded, Mapping):
+        raise ConversionError(f"{checkpoint}: not a state dict")
+    tensors = {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise ConversionError(f"{checkpoint}: holds no tensors")
+    return tensors
+
+
+def convert_aesthetic(checkpoint: Path, out_dir: Path, *, allow_pickle: bool = False) -> Path:
+    """LAION aesthetic head `.pth` (a Linear(D, 1) state dict) -> `out_dir/weights.safetensors`."""
+    from generator.aesthetic import AestheticHeadError, head_from_state_dict
+
+    state = _plain_state_dict(checkpoint, allow_pickle=allow_pickle)
+    try:
+        head = head_from_state_dict(state, source=str(checkpoint))
+    except AestheticHeadError as exc:
+        raise ConversionError(str(exc)) from None
+    info = {"embed_dim": int(head.in_features)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+    metadata = {FORMAT_KEY: AESTHETIC_FORMAT, "config": json.dumps(info)}
+    return _save_atomically(dict(head.state_dict()), out_dir / "weights.safetensors", metadata)
+
+
+def convert_upscaler(checkpoint: Path, out_dir: Path, *, allow_pickle: bool = False) -> Path:
+    """An ESRGAN-family `.pth` -> `out_dir/weights.safetensors`, after spandrel recognised it."""
+    from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
+
+    state = _plain_state_dict(checkpoint, allow_pickle=allow_pickle)
+    try:
+        descriptor = ModelLoader().load_from_state_dict(state)
+    except UnsupportedModelError:
+        raise ConversionError(
+            f"{checkpoint}: spandrel does not recognise this upscaler architecture"
+        ) from None
+    except Exception as exc:
+        raise ConversionError(f"{checkpoint}: not a loadable upscaler ({exc})") from exc
+    if not isinstance(descriptor, ImageModelDescriptor):
+        raise ConversionError(f"{checkpoint}: {descriptor.architecture.id} is not an upscaler")
+    info = {"architecture": descriptor.architecture.id, "scale": int(descriptor.scale)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+    metadata = {FORMAT_KEY: UPSCALER_FORMAT, "config": json.dumps(info)}
+    return _save_atomically(state, out_dir / "weights.safetensors", metadata)
 
 
 def _clip_state_dict(checkpoint: Path, *, allow_pickle: bool) -> Mapping[str, torch.Tensor]:

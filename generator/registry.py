@@ -4,6 +4,11 @@ CLIP files carry their SHA-256 in the URL (OpenAI's convention, read by `clip._d
 The VQGAN checkpoints were never published with a checksum, so their `sha256` is None: the
 first download records the digest next to the file and later checks compare against that
 (trust on first use), and a user who knows the digest can pass it to `bot models download`.
+
+The frame critic's aesthetic head and the Real-ESRGAN upscalers are not published with a
+checksum by their authors either; their SHA-256 here is the digest that several independent
+projects pin for these exact release URLs (e.g. the Arch Linux AUR `realesrgan` package's
+`sha256sums` for both Real-ESRGAN files), so a changed file is refused rather than trusted.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from enum import StrEnum
 class WeightKind(StrEnum):
     VQGAN = "vqgan"
     CLIP = "clip"
+    AESTHETIC = "aesthetic"  # a linear head on CLIP embeddings (frame critic)
+    UPSCALER = "upscaler"  # an ESRGAN-family super-resolution net, loaded with spandrel
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,19 @@ def _heibox(name: str, share: str, description: str, size: int) -> WeightSpec:
     )
 
 
+def _esrgan(name: str, release: str, filename: str, sha256: str, scale: int) -> WeightSpec:
+    url = f"https://github.com/xinntao/Real-ESRGAN/releases/download/{release}/{filename}"
+    return WeightSpec(
+        name=name,
+        kind=WeightKind.UPSCALER,
+        description=f"Real-ESRGAN x{scale}plus (RRDBNet), general images, for upscaling",
+        files=(RemoteFile(url, filename, sha256),),
+        approx_bytes=67_000_000,
+    )
+
+
 _WIKIART = "http://eaidata.bmk.sh/data/Wikiart_16384/wikiart_f16_16384_8145600"
+_LAION_AESTHETIC = "https://github.com/LAION-AI/aesthetic-predictor/raw/main"
 
 REGISTRY: dict[str, WeightSpec] = {
     spec.name: spec
@@ -106,6 +125,33 @@ REGISTRY: dict[str, WeightSpec] = {
             "ViT-B/16",
             "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f",
             "ViT-B-16.pt",
+        ),
+        WeightSpec(
+            name="laion_aesthetic_vit_b32",
+            kind=WeightKind.AESTHETIC,
+            description="LAION aesthetic predictor: linear head on CLIP ViT-B/32 (frame critic)",
+            files=(
+                RemoteFile(
+                    f"{_LAION_AESTHETIC}/sa_0_4_vit_b_32_linear.pth",
+                    "sa_0_4_vit_b_32_linear.pth",
+                    "c7b14cead230694acc7b9447974d3cad78003c72da032e402a303b6c2429e85f",
+                ),
+            ),
+            approx_bytes=3_047,
+        ),
+        _esrgan(
+            "realesrgan_x4plus",
+            "v0.1.0",
+            "RealESRGAN_x4plus.pth",
+            "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
+            4,
+        ),
+        _esrgan(
+            "realesrgan_x2plus",
+            "v0.2.1",
+            "RealESRGAN_x2plus.pth",
+            "49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
+            2,
         ),
     )
 }

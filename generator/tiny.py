@@ -16,10 +16,12 @@ import torch
 import yaml
 from clip.model import CLIP
 
+from generator.model_names import SMOKE_TEST_PREFIX
 from generator.vqgan import VQGAN, VQMODEL_TARGET, VQGANConfig, build_discriminator
 
-SMOKE_VQGAN = "smoke_vqgan_tiny"
-SMOKE_CLIP = "smoke_clip_tiny"
+# The prefix marks every frame these models make as a smoke test (see generator.model_names).
+SMOKE_VQGAN = f"{SMOKE_TEST_PREFIX}vqgan_tiny"
+SMOKE_CLIP = f"{SMOKE_TEST_PREFIX}clip_tiny"
 
 # The released f16 ImageNet/WikiArt architecture (TT configs/imagenet_vqgan.yaml).
 F16_DDCONFIG: dict[str, Any] = {
@@ -165,3 +167,37 @@ def write_smoke_test_weights(cache_dir: Path, seed: int = 0) -> tuple[str, str]:
     if not clip_pt.is_file():
         save_clip_checkpoint(random_clip(TINY_CLIP_ARCH, seed), clip_pt)
     return SMOKE_VQGAN, SMOKE_CLIP
+
+
+def random_esrgan_state(
+    scale: int = 4, *, num_filters: int = 64, num_blocks: int = 23, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """A random-weight RRDBNet (spandrel's ESRGAN) state dict, laid out as Real-ESRGAN's.
+
+    Defaults are the Real-ESRGAN x4plus/x2plus size (64 features, 23 blocks); x2 models
+    pixel-unshuffle the input by 2 and upsample by 4, as RealESRGAN_x2plus does.
+    """
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    if scale not in (2, 4):
+        raise ValueError("Real-ESRGAN ships x2 and x4 models")
+    torch.manual_seed(seed)
+    shuffle = 2 if scale == 2 else None
+    model = ESRGAN(
+        in_nc=3 * (shuffle or 1) ** 2,
+        out_nc=3,
+        num_filters=num_filters,
+        num_blocks=num_blocks,
+        scale=4,
+        shuffle_factor=shuffle,
+    )
+    state = dict(model.state_dict())
+    last_bias = max((k for k in state if k.endswith(".bias")), key=lambda k: int(k.split(".")[1]))
+    state[last_bias] = torch.full_like(state[last_bias], 0.5)  # mid-grey, not clamped to black
+    return state
+
+
+def save_esrgan_checkpoint(state: dict[str, torch.Tensor], path: Path) -> None:
+    """Write `state` as Real-ESRGAN's release files are: `{"params_ema": state}`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"params_ema": state}, path)

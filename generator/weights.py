@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.registry import REGISTRY, WeightKind, WeightSpec, get_spec
 
@@ -140,10 +140,15 @@ class WeightsStore:
                     f"{raw}: content changed since it was downloaded (SHA-256 differs from "
                     f"{recorded.name}); delete it and run `bot models download {name}`"
                 )
-        if self._kind(name, raws) is WeightKind.VQGAN:
+        kind = self._kind(name, raws)
+        if kind is WeightKind.VQGAN:
             return convert.convert_vqgan(
                 raws[0], raws[1], converted.parent, allow_pickle=allow_pickle
             )
+        if kind is WeightKind.AESTHETIC:
+            return convert.convert_aesthetic(raws[0], converted.parent, allow_pickle=allow_pickle)
+        if kind is WeightKind.UPSCALER:
+            return convert.convert_upscaler(raws[0], converted.parent, allow_pickle=allow_pickle)
         return convert.convert_clip(raws[0], converted.parent, allow_pickle=allow_pickle)
 
     def _kind(self, name: str, raws: list[Path]) -> WeightKind:
@@ -157,6 +162,17 @@ class WeightsStore:
 
     def load_clip(self, name: str, device: torch.device | str = "cpu") -> CLIP:
         return load_clip_file(self.ensure_converted(name), device)
+
+    def load_discriminator(self, name: str, device: torch.device | str = "cpu") -> torch.nn.Module:
+        """The discriminator kept in a VQGAN's converted file (the frame critic)."""
+        return load_discriminator_file(self.ensure_converted(name), device)
+
+    def load_aesthetic(self, name: str, device: torch.device | str = "cpu") -> torch.nn.Linear:
+        return load_aesthetic_file(self.ensure_converted(name), device)
+
+    def load_upscaler(self, name: str, device: torch.device | str = "cpu") -> Any:
+        """A spandrel `ImageModelDescriptor` (call it on [1, 3, H, W] images in [0, 1])."""
+        return load_upscaler_file(self.ensure_converted(name), device)
 
     def available(self, name: str) -> bool:
         return self.status(name).state != "missing"
@@ -211,6 +227,30 @@ def load_discriminator_file(path: Path, device: torch.device | str = "cpu") -> t
     model.load_state_dict(disc_state)
     model.requires_grad_(False)
     return model.eval().to(device)
+
+
+def load_aesthetic_file(path: Path, device: torch.device | str = "cpu") -> torch.nn.Linear:
+    from safetensors.torch import load_file
+
+    from generator import convert
+    from generator.aesthetic import head_from_state_dict
+
+    _metadata(path, convert.AESTHETIC_FORMAT)
+    return head_from_state_dict(load_file(str(path)), source=str(path)).to(device)
+
+
+def load_upscaler_file(path: Path, device: torch.device | str = "cpu") -> Any:
+    from safetensors.torch import load_file
+    from spandrel import ImageModelDescriptor, ModelLoader
+
+    from generator import convert
+
+    _metadata(path, convert.UPSCALER_FORMAT)
+    descriptor = ModelLoader(device=device).load_from_state_dict(load_file(str(path)))
+    if not isinstance(descriptor, ImageModelDescriptor):
+        raise convert.ConversionError(f"{path}: not an image-to-image upscaler")
+    descriptor.model.requires_grad_(False)
+    return descriptor.eval()
 
 
 def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:

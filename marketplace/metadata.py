@@ -17,11 +17,14 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
 from storage.ipfs.cid import Cid, InvalidCid
+
+if TYPE_CHECKING:
+    from marketplace.provenance import Provenance
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -62,6 +65,7 @@ class ArtworkFacts:
     source: SourceNft
     generator_version: str
     external_url: str | None = None
+    provenance: Provenance | None = None  # source, models, scores (marketplace.provenance)
 
 
 def plain_text(value: object, *, limit: int) -> str:
@@ -157,6 +161,11 @@ def build_metadata(facts: ArtworkFacts) -> dict[str, Any]:
         "image": image,
         "attributes": attributes,
     }
+    if facts.provenance is not None:
+        from marketplace.provenance import provenance_attributes, provenance_properties
+
+        attributes.extend(provenance_attributes(facts.provenance))
+        document["properties"] = provenance_properties(facts.provenance)
     external = _external_url(facts.external_url, facts.artwork_id)
     if external:
         document["external_url"] = external

@@ -84,12 +84,14 @@ def test_core_lock_has_no_torch_and_no_lock_has_lightning() -> None:
 
 # --- the core install in a fresh virtualenv ---------------------------------------------
 
-# Test setup standing in for `bot prepare` + `bot generate`, which need the generator extra:
-# each candidate moves through prepared to generated through the real state machine, with
-# three frames made from its source image (the init image itself, with Pillow).
+# Test setup standing in for `bot prepare` + `bot generate` + `bot score`, which need the
+# generator extra: each candidate moves through prepared to generated through the real state
+# machine, with three frames (Pillow noise, not copies of the source: those are never pinned)
+# scored as a machine with the extra would have scored them.
 SEED_FRAMES = """
-import io, sys
-from PIL import Image, ImageOps
+import io, random, sys
+from datetime import datetime, timezone
+from PIL import Image
 from sqlmodel import select
 from storage.artworks import transition
 from storage.blobstore import BlobStore
@@ -104,20 +106,25 @@ with session_scope(engine) as session:
     candidates = session.exec(select(Artwork).where(Artwork.state == "candidate")).all()
     for artwork in candidates:
         listing = session.get(Listing, artwork.listing_id)
-        source = Image.open(io.BytesIO(blobs.read_bytes(listing.image_blob))).convert("RGB")
         artwork.init_image_blob = listing.image_blob
         artwork.category = artwork.category or "Scenery"
         artwork.prompt = artwork.prompt or f"{artwork.category} by James Gurney"
         transition(session, artwork, ArtworkState.PREPARED)
         for iteration in range(3):
-            frame = source.resize((64, 64)) if iteration < 2 else ImageOps.mirror(source)
+            noise = random.Random(artwork.id * 10 + iteration).randbytes(64 * 64 * 3)
+            frame = Image.frombytes("RGB", (64, 64), noise)
             buffer = io.BytesIO()
             frame.save(buffer, format="PNG")
             blob = blobs.put_bytes(buffer.getvalue())
             session.add(Frame(artwork_id=artwork.id, iteration=iteration,
                               blob_sha256=blob.sha256, loss=1.0 / (iteration + 1),
                               prompt=artwork.prompt, seed=1, model="test setup",
-                              width=frame.width, height=frame.height))
+                              width=frame.width, height=frame.height,
+                              prompt_similarity=0.2 + iteration / 100, source_similarity=0.5,
+                              critic=0.0, sharpness=100.0, colourfulness=30.0, blockiness=1.0,
+                              hash_distance=30, hash_match="test setup",
+                              score_models="clip=clip_vit_b32; critic=-; aesthetic=-",
+                              scored_at=datetime.now(timezone.utc)))
         transition(session, artwork, ArtworkState.GENERATED)
 print(len(candidates))
 """
@@ -166,7 +173,12 @@ def test_core_install_runs_import_curate_pin_and_dry_run_publish(tmp_path: Path)
     )
     seeded = _run([python, "-c", SEED_FRAMES, str(tmp_path / "data")], env=env, cwd=tmp_path)
     assert seeded.stdout.strip() == "4"
-    _run([bot, "choose"], env=env, cwd=tmp_path)
+    refused = _run([bot, "score"], env=env, cwd=tmp_path, expect=2)
+    assert refused.stderr.strip() == (
+        "bot score needs the generator extra: pip install 'nftbot[generate]'"
+    )
+    chosen = _run([bot, "choose", "--auto"], env=env, cwd=tmp_path)  # the scores are there
+    assert chosen.stdout.count("frame iteration 2 chosen automatically") == 4
     _run([bot, "pin"], env=env, cwd=tmp_path)
     _run([bot, "wallet", "create", "--scrypt-n", "16384"], env=env, cwd=tmp_path)
     _run([bot, "publish"], env=env, cwd=tmp_path)

@@ -39,13 +39,16 @@ HELP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "reject",
             "labels",
             "generate",
+            "score",
             "choose",
+            "review",
+            "upscale",
             "pin",
             "publish",
         ),
     ),
     ("Market", ("bids", "sales")),
-    ("Reports", ("status", "report", "pins", "eda")),
+    ("Reports", ("status", "report", "frames", "pins", "eda")),
     ("Tools", ("ipfs",)),
 )
 OTHER_PANEL = "Other"

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from generator.weights import WeightsStore
 
 models_app = typer.Typer(
-    help="VQGAN and CLIP weights: list, download, convert.", no_args_is_help=True
+    help="VQGAN, CLIP, aesthetic-head and upscaler weights: list, download, convert.",
+    no_args_is_help=True,
 )
 
 
@@ -41,7 +42,15 @@ def list_models(ctx: typer.Context) -> None:
         "name", "kind", "state", "size", "use", "description",
         title=f"weights in {safe(store.cache_dir)}",
     )  # fmt: skip
-    in_use = {context.settings.generator_vqgan, context.settings.generator_clip}
+    settings = context.settings
+    in_use = {
+        settings.generator_vqgan,
+        settings.generator_clip,
+        settings.scoring_clip,
+        settings.choose_aesthetic,
+    }
+    if settings.upscale_enabled:
+        in_use.add(settings.upscaler_name)
     for name, spec in REGISTRY.items():
         status = store.status(name)
         colour = {"converted": "green", "downloaded": "yellow"}.get(status.state, "red")
@@ -49,11 +58,17 @@ def list_models(ctx: typer.Context) -> None:
             name,
             spec.kind.value,
             f"[{colour}]{status.state}[/{colour}]",
-            f"~{spec.approx_bytes / 1e6:.0f} MB",
+            _size(spec.approx_bytes),
             "configured" if name in in_use else "",
             cell(spec.description),
         )
     print_table(table)
+
+
+def _size(approx_bytes: int) -> str:
+    if approx_bytes < 1_000_000:
+        return f"~{approx_bytes / 1e3:.0f} kB"
+    return f"~{approx_bytes / 1e6:.0f} MB"
 
 
 @models_app.command("download")

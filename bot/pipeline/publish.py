@@ -65,7 +65,7 @@ class PublishReport:
 
     @property
     def failed(self) -> dict[int, str]:
-        return {k: v for k, v in self.outcomes.items() if v.startswith("failed")}
+        return {k: v for k, v in self.outcomes.items() if v.startswith(("failed", "refused"))}
 
 
 def marketplace_network(context: AppContext) -> Network:
@@ -192,9 +192,13 @@ def _failed_in(publisher: Publisher, artwork_id: int, stage: ArtworkState) -> bo
 def publish_one(publisher: Publisher, artwork_id: int) -> str:
     """Mint and list one artwork as far as it goes now; returns its state (or the failure).
     An artwork that failed in the listing stage resumes there: its mint is done."""
+    from bot.pipeline.guards import publish_refusal
     from bot.pipeline.list_stage import advance_listing
     from bot.pipeline.mint_stage import advance_mint
 
+    refusal = publish_refusal(publisher.engine, artwork_id, publisher.mode)
+    if refusal:  # e.g. a smoke-test frame outside dry-run: nothing is sent or changed
+        return f"refused: {refusal}"
     state = advance_mint(publisher, artwork_id)
     if state in (ArtworkState.MINTED, ArtworkState.LISTING) or (
         state is ArtworkState.FAILED and _failed_in(publisher, artwork_id, ArtworkState.LISTING)

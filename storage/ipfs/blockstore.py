@@ -4,7 +4,7 @@ It stores every block the importer computes, so the exact DAG behind each CID is
 be pushed to a real node later (`bot ipfs push`). Layout, similar to kubo's flatfs:
 
     blocks/<2 chars>/<base32 multihash>   one file per block, written atomically
-    pins/<cid>.json                       one file per pinned root, with its import options
+    pins/<cid>.json                       one file per pinned root, with its CID profile
 
 Blocks are written before the pin record, so a crash leaves at worst unreferenced blocks,
 which `gc()` removes. Every block read is re-hashed, so a corrupted file is noticed.
@@ -24,6 +24,7 @@ from storage.files import write_atomically
 from storage.ipfs.cid import DAG_PB, RAW, Cid, b32encode
 from storage.ipfs.dagpb import MalformedBlock, decode_node, decode_unixfs
 from storage.ipfs.pinner import ContentNotFound, IpfsError, PinOutcome
+from storage.ipfs.profiles import CidProfile, profile_for_record
 from storage.ipfs.unixfs import ImportResult, import_bytes, import_file
 from storage.models.pin import PinStatus
 from storage.types import utcnow
@@ -37,12 +38,16 @@ class LocalPinRecord:
     size: int
     name: str | None
     pinned_at: str
+    profile: str | None = None  # absent in records written before CID profiles existed
+
+    @property
+    def cid_profile(self) -> CidProfile:
+        return profile_for_record(self.profile, self.cid_version, self.raw_leaves)
 
 
 class LocalBlockstore:
-    name = "local"
-
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, name: str = "local") -> None:
+        self.name = name
         self.root = Path(root)
         self.blocks_dir = self.root / "blocks"
         self.pins_dir = self.root / "pins"
@@ -115,6 +120,32 @@ class LocalBlockstore:
             links, _ = decode_node(self.get_block(current))
             stack.extend(link.cid for link in links)
 
+    def drop_damaged_blocks(self, cid: str | Cid) -> int:
+        """Delete the blocks of a DAG whose bytes no longer match their hash, so that adding
+        the content again rewrites them (a block that exists is never rewritten). Returns how
+        many were deleted; children of an undecodable node are not reached (re-adding writes
+        whatever is missing)."""
+        root = Cid.parse(cid) if isinstance(cid, str) else cid
+        stack, dropped = [root], 0
+        while stack:
+            current = stack.pop()
+            path = self._block_path(current)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if hashlib.sha256(data).digest() != current.digest:
+                path.unlink(missing_ok=True)
+                dropped += 1
+                continue
+            if current.codec == DAG_PB:
+                try:
+                    links, _ = decode_node(data)
+                except MalformedBlock:
+                    continue
+                stack.extend(link.cid for link in links)
+        return dropped
+
     # -- pins ----------------------------------------------------------------------------------
     def _pin_path(self, cid: str) -> Path:
         return self.pins_dir / f"{Cid.parse(cid)}.json"
@@ -130,9 +161,12 @@ class LocalBlockstore:
                 result.file_size,
                 name,
                 utcnow().isoformat(),
+                result.profile,
             )
             self._write_json(path, record.__dict__)
-        return PinOutcome(cid, self.name, PinStatus.PINNED, size=result.file_size)
+        return PinOutcome(
+            cid, self.name, PinStatus.PINNED, size=result.file_size, profile=result.profile
+        )
 
     def _write_json(self, path: Path, payload: dict[str, object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,18 +177,23 @@ class LocalBlockstore:
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
 
-    def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None) -> PinOutcome:
-        return self._record(import_bytes(data, cid_version=cid_version, sink=self), name)
+    def add_bytes(self, data: bytes, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
+        return self._record(import_bytes(data, profile, sink=self), name)
 
-    def add_file(self, path: Path, *, cid_version: int, name: str | None = None) -> PinOutcome:
-        return self._record(import_file(Path(path), cid_version=cid_version, sink=self), name)
+    def add_file(self, path: Path, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
+        return self._record(import_file(Path(path), profile, sink=self), name)
 
-    def pin(self, cid: str, *, name: str | None = None) -> PinOutcome:
-        """Pin content whose blocks are already here (e.g. after an unpin, before gc)."""
+    def pin(
+        self, cid: str, *, name: str | None = None, profile: CidProfile | None = None
+    ) -> PinOutcome:
+        """Pin content whose blocks are already here (e.g. after an unpin, before gc).
+
+        Without `profile` the record names the legacy profile the DAG's leaves imply."""
         root = Cid.parse(cid)
         size = sum(len(chunk) for chunk in self.iter_content(root))
         raw_leaves = root.codec == RAW or self._first_leaf_is_raw(root)
-        result = ImportResult(root, size, 0, 0, root.version, raw_leaves)
+        chosen = profile or profile_for_record(None, root.version, raw_leaves)
+        result = ImportResult(root, size, 0, 0, root.version, raw_leaves, chosen.name)
         return self._record(result, name)
 
     def _first_leaf_is_raw(self, root: Cid) -> bool:
@@ -176,7 +215,9 @@ class LocalBlockstore:
                 pass
         except IpfsError as exc:
             return PinOutcome(cid, self.name, PinStatus.FAILED, size=record.size, detail=str(exc))
-        return PinOutcome(cid, self.name, PinStatus.PINNED, size=record.size)
+        return PinOutcome(
+            cid, self.name, PinStatus.PINNED, size=record.size, profile=record.cid_profile.name
+        )
 
     def is_pinned(self, cid: str) -> bool:
         return self.status(cid).pinned

@@ -4,10 +4,11 @@ Why not `ipfshttpclient`: its last release (0.7.0, 2021) refuses every kubo sinc
 `VersionMismatch`, it is unmaintained, and it sends `raw-leaves=false` unless told otherwise
 (so its CIDv1 differs from `ipfs add --cid-version=1`). Six POST endpoints are all we need.
 
-Every add states its import options explicitly (a node with another `Import.*` profile would
-otherwise compute other CIDs) and is made with `pin=false`: the bot compares the node's CID with
-its own first and pins only when they are equal. A mismatch is a hard error and nothing is
-pinned or recorded.
+Every add states the import options of its CID profile explicitly (`cid-version`, `raw-leaves`,
+`chunker`, `max-file-links`, `hash`, `trickle`, `inline`; a node with another `Import.*`
+profile would otherwise compute other CIDs) and is made with `pin=false`: the bot compares the
+node's CID with its own, made with the same profile, and pins only when they are equal. A
+mismatch is a hard error and nothing is pinned.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,8 +25,9 @@ import requests
 
 from storage.ipfs.cid import Cid, same_cid
 from storage.ipfs.pinner import CidMismatch, ContentNotFound, IpfsError, PinOutcome
+from storage.ipfs.profiles import CidProfile
 from storage.ipfs.transport import RetryPolicy, json_of, json_of_line, send
-from storage.ipfs.unixfs import CHUNK_SIZE, default_raw_leaves, import_bytes, import_file
+from storage.ipfs.unixfs import import_bytes, import_file
 from storage.models.pin import PinStatus
 from storage.net import safe_json
 
@@ -100,6 +102,7 @@ class KuboClient:
         retry: bool = True,
         body_factory: Callable[[], Any] | None = None,
         headers: dict[str, str] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         url = self._url(endpoint)
         response = send(
@@ -113,9 +116,13 @@ class KuboClient:
             params=params,
             headers=headers,
             timeout=self.timeout_s,
+            stream=stream,
         )
         if response.status_code != 200:
-            raise _node_error(response, cid=cid, endpoint=url)
+            try:
+                raise _node_error(response, cid=cid, endpoint=url)
+            finally:
+                response.close()
         return response
 
     def version(self) -> dict[str, Any]:
@@ -129,24 +136,23 @@ class KuboClient:
         open_body: Callable[[], tuple[BinaryIO, int]],
         *,
         filename: str,
-        cid_version: int,
-        raw_leaves: bool,
+        profile: CidProfile,
         pin: bool,
         expected_cid: str | None = None,
+        only_hash: bool = False,
     ) -> dict[str, Any]:
-        """POST /add with every import option explicit; returns the root's NDJSON line."""
+        """POST /add with every import option of `profile` explicit; the root's NDJSON line.
+
+        `only_hash`: the node chunks and hashes but stores nothing (a CID oracle)."""
         params = [
-            ("cid-version", str(cid_version)),
-            ("raw-leaves", _flag(raw_leaves)),
-            ("chunker", f"size-{CHUNK_SIZE}"),
-            ("hash", "sha2-256"),
-            ("trickle", "false"),
+            *profile.kubo_add_options(),
             ("wrap-with-directory", "false"),
             ("inline", "false"),
             ("pin", _flag(pin)),
+            ("only-hash", _flag(only_hash)),
             ("progress", "false"),
         ]
-        if cid_version == 1:
+        if profile.cid_version == 1:
             params.append(("cid-base", "base32"))  # js-ipfs prints v1 in base58btc otherwise
         safe_name = _SAFE_NAME.sub("_", filename) or "file"
         boundary = secrets.token_hex(16)
@@ -207,6 +213,18 @@ class KuboClient:
     def cat(self, cid: str, *, timeout: str = "60s") -> bytes:
         return self._post("cat", [("arg", cid), ("timeout", timeout)], cid=cid).content
 
+    def iter_cat(
+        self, cid: str, *, timeout: str = "60s", piece_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """`cat` read in pieces as it arrives (constant memory, whatever the file size)."""
+        response = self._post("cat", [("arg", cid), ("timeout", timeout)], cid=cid, stream=True)
+        with response:
+            try:
+                yield from response.iter_content(piece_size)
+            except requests.RequestException as exc:
+                url = self._url("cat")
+                raise IpfsError(f"cat broke off: {exc}", cid=cid, endpoint=url) from exc
+
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
@@ -227,10 +245,10 @@ def _node_error(response: requests.Response, *, cid: str | None, endpoint: str) 
 class KuboPinner:
     """Pins on a kubo node (or any node with a kubo-compatible RPC API)."""
 
-    name = "kubo"
-
-    def __init__(self, client: KuboClient) -> None:
+    def __init__(self, client: KuboClient, *, name: str = "kubo", cat_timeout: str = "60s") -> None:
         self.client = client
+        self.name = name
+        self.cat_timeout = cat_timeout
 
     def _add_verified(
         self,
@@ -238,43 +256,41 @@ class KuboPinner:
         *,
         local_cid: Cid,
         size: int,
-        cid_version: int,
-        raw_leaves: bool,
+        profile: CidProfile,
         name: str | None,
     ) -> PinOutcome:
         expected = str(local_cid)
         answer = self.client.add(
             open_body,
             filename=name or expected,
-            cid_version=cid_version,
-            raw_leaves=raw_leaves,
+            profile=profile,
             pin=False,
             expected_cid=expected,
         )
         node_cid = str(answer.get("Hash", ""))
         if not same_cid(node_cid, expected):
             raise CidMismatch(
-                f"node answered {node_cid!r} for content whose local CID is {expected}; not pinned",
+                f"node answered {node_cid!r} for content whose local CID ({profile.name}) is "
+                f"{expected}; not pinned",
                 cid=expected,
                 endpoint=self.client._url("add"),
             )
         self.client.pin_add(expected)
-        return PinOutcome(expected, self.name, PinStatus.PINNED, size=size)
+        return PinOutcome(expected, self.name, PinStatus.PINNED, size=size, profile=profile.name)
 
-    def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None) -> PinOutcome:
-        local = import_bytes(data, cid_version=cid_version)
+    def add_bytes(self, data: bytes, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
+        local = import_bytes(data, profile)
         return self._add_verified(
             lambda: (io.BytesIO(data), len(data)),
             local_cid=local.cid,
             size=len(data),
-            cid_version=cid_version,
-            raw_leaves=local.raw_leaves,
+            profile=profile,
             name=name,
         )
 
-    def add_file(self, path: Path, *, cid_version: int, name: str | None = None) -> PinOutcome:
+    def add_file(self, path: Path, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
         path = Path(path)
-        local = import_file(path, cid_version=cid_version)
+        local = import_file(path, profile)
 
         def open_file() -> tuple[BinaryIO, int]:
             return open(path, "rb"), os.path.getsize(path)
@@ -283,8 +299,7 @@ class KuboPinner:
             open_file,
             local_cid=local.cid,
             size=local.file_size,
-            cid_version=cid_version,
-            raw_leaves=local.raw_leaves,
+            profile=profile,
             name=name or path.name,
         )
 
@@ -293,20 +308,17 @@ class KuboPinner:
         open_body: Callable[[], tuple[BinaryIO, int]],
         *,
         expected_cid: str,
-        cid_version: int,
-        raw_leaves: bool | None = None,
+        profile: CidProfile,
         name: str | None = None,
     ) -> PinOutcome:
-        """Add content whose CID is already known (the pin backlog) and verify it."""
+        """Add content whose CID (made with `profile`) is already known, and verify it."""
         stream, size = open_body()
         stream.close()
-        leaves = default_raw_leaves(cid_version) if raw_leaves is None else raw_leaves
         return self._add_verified(
             open_body,
             local_cid=Cid.parse(expected_cid),
             size=size,
-            cid_version=cid_version,
-            raw_leaves=leaves,
+            profile=profile,
             name=name,
         )
 
@@ -322,7 +334,10 @@ class KuboPinner:
         return self.client.pin_ls(cid)
 
     def cat(self, cid: str) -> bytes:
-        return self.client.cat(cid)
+        return self.client.cat(cid, timeout=self.cat_timeout)
+
+    def iter_content(self, cid: str) -> Iterator[bytes]:
+        return self.client.iter_cat(cid, timeout=self.cat_timeout)
 
     def unpin(self, cid: str, *, request_id: str | None = None) -> None:
         self.client.pin_rm(cid)

@@ -1,16 +1,21 @@
 """The one small interface every pinner implements, and the errors they raise.
 
-A pinner adds bytes or a file and answers with the CID *it* computed, which the caller compares
-with the CID computed locally; it pins a CID, says whether a CID is pinned, and returns a CID's
-content. Every error names the CID and the endpoint it concerns.
+A pinner adds bytes or a file with a CID profile and answers with the CID *it* computed, which
+the caller compares with the CID computed locally; it pins a CID, says whether a CID is pinned,
+and returns a CID's content. Every error names the CID and the endpoint it concerns.
+
+A pinner is one configured pin target (`storage.ipfs.targets`): its `name` is the target's name,
+which is what the `pins` table records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from storage.ipfs.profiles import CidProfile
 from storage.models.pin import PinStatus
 
 
@@ -44,11 +49,12 @@ class PinFailed(IpfsError):
 @dataclass(frozen=True)
 class PinOutcome:
     cid: str
-    pinner: str
+    target: str
     status: PinStatus
     size: int | None = None
     request_id: str | None = None
     detail: str | None = None
+    profile: str | None = None  # the CID profile that made `cid`, when this answer knows it
 
     @property
     def pinned(self) -> bool:
@@ -62,10 +68,12 @@ class Pinner(Protocol):
     name: str
 
     def add_bytes(
-        self, data: bytes, *, cid_version: int, name: str | None = None
+        self, data: bytes, *, profile: CidProfile, name: str | None = None
     ) -> PinOutcome: ...
 
-    def add_file(self, path: Path, *, cid_version: int, name: str | None = None) -> PinOutcome: ...
+    def add_file(
+        self, path: Path, *, profile: CidProfile, name: str | None = None
+    ) -> PinOutcome: ...
 
     def pin(self, cid: str, *, name: str | None = None) -> PinOutcome: ...
 
@@ -76,3 +84,11 @@ class Pinner(Protocol):
     def cat(self, cid: str) -> bytes: ...
 
     def unpin(self, cid: str, *, request_id: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class ContentReader(Protocol):
+    """A pinner that serves the content it holds (the local blockstore, a kubo node), read in
+    pieces so that checking it takes constant memory. A pinning service has no read endpoint."""
+
+    def iter_content(self, cid: str) -> Iterator[bytes]: ...

@@ -28,6 +28,7 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import same_cid
 from storage.ipfs.kubo import KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
+from storage.ipfs.profiles import CidProfile
 from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, json_of, send
 from storage.models.pin import PinStatus
 from storage.net import safe_json
@@ -99,7 +100,7 @@ class PinningServiceClient:
         response = self._request(
             "GET", "/pins", cid=None, retry=False, expect=200, params={"limit": str(limit)}
         )
-        return list(response.json().get("results", []))
+        return list(json_of(response).get("results", []))
 
     def find_pins(self, cid: str, *, statuses: str = ALL_STATUSES) -> list[dict[str, Any]]:
         """Requests for `cid`, newest first (without `status`, the API returns only pinned)."""
@@ -190,13 +191,12 @@ def _status_of(pin_status: dict[str, Any]) -> PinStatus:
 
 
 class PinningServicePinner:
-    name = "pinning-service"
-
     def __init__(
         self,
         client: PinningServiceClient,
         blockstore: LocalBlockstore,
         *,
+        name: str = "pinning-service",
         origins: Sequence[str] = (),
         provider: KuboPinner | None = None,
         poll_interval_s: float = 2.0,
@@ -205,6 +205,7 @@ class PinningServicePinner:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.name = name
         self.blockstore = blockstore
         self.origins = tuple(origins)
         self.provider = provider
@@ -214,17 +215,18 @@ class PinningServicePinner:
         self._sleep = sleep
         self._clock = clock
 
-    def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None) -> PinOutcome:
-        local = self.blockstore.add_bytes(data, cid_version=cid_version, name=name)
+    def add_bytes(self, data: bytes, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
+        local = self.blockstore.add_bytes(data, profile=profile, name=name)
         if self.provider is not None:
-            self.provider.add_bytes(data, cid_version=cid_version, name=name)
-        return self._with_size(self.pin(local.cid, name=name), local.size)
+            self.provider.add_bytes(data, profile=profile, name=name)
+        return self._with_size(self.pin(local.cid, name=name), local.size, profile)
 
-    def add_file(self, path: Path, *, cid_version: int, name: str | None = None) -> PinOutcome:
-        local = self.blockstore.add_file(path, cid_version=cid_version, name=name)
+    def add_file(self, path: Path, *, profile: CidProfile, name: str | None = None) -> PinOutcome:
+        local = self.blockstore.add_file(path, profile=profile, name=name)
         if self.provider is not None:
-            self.provider.add_file(path, cid_version=cid_version, name=name)
-        return self._with_size(self.pin(local.cid, name=name or Path(path).name), local.size)
+            self.provider.add_file(path, profile=profile, name=name)
+        pinned = self.pin(local.cid, name=name or Path(path).name)
+        return self._with_size(pinned, local.size, profile)
 
     def all_origins(self) -> tuple[str, ...]:
         """Configured origins plus the provider node's addresses (asked once)."""
@@ -243,9 +245,15 @@ class PinningServicePinner:
         return (*self.origins, *self._provider_origins)[:20]
 
     @staticmethod
-    def _with_size(outcome: PinOutcome, size: int | None) -> PinOutcome:
+    def _with_size(outcome: PinOutcome, size: int | None, profile: CidProfile) -> PinOutcome:
         return PinOutcome(
-            outcome.cid, outcome.pinner, outcome.status, size, outcome.request_id, outcome.detail
+            outcome.cid,
+            outcome.target,
+            outcome.status,
+            size,
+            outcome.request_id,
+            outcome.detail,
+            profile.name,
         )
 
     def pin(self, cid: str, *, name: str | None = None) -> PinOutcome:

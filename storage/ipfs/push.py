@@ -1,8 +1,9 @@
 """The pin backlog: move what the local blockstore holds to a kubo node or a pinning service.
 
-Each pinned root is streamed from its local blocks (constant memory) with the import options it
-was made with, and the target's CID must equal the local one, or the push of that CID fails
-(nothing is recorded for it) while the others go on.
+Each pinned root is streamed from its local blocks (constant memory) with the CID profile it
+was made with (recorded with the local pin, not the current setting), and the target's CID must
+equal the local one, or the push of that CID fails (nothing is recorded for it) while the others
+go on.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class _ContentStream(io.RawIOBase):
 
 def _push_one(local: LocalBlockstore, target: Pinner, record: LocalPinRecord) -> PinOutcome:
     if isinstance(target, KuboPinner):
+        # Read (and re-hash) every block once before sending anything: a block found missing
+        # or damaged halfway through an upload would leave the node with a half-sent request.
+        for _ in local.iter_content(record.cid):
+            pass
 
         def open_body() -> tuple[BinaryIO, int]:
             return cast(BinaryIO, _ContentStream(local.iter_content(record.cid))), record.size
@@ -63,19 +68,19 @@ def _push_one(local: LocalBlockstore, target: Pinner, record: LocalPinRecord) ->
         return target.add_stream_verified(
             open_body,
             expected_cid=record.cid,
-            cid_version=record.cid_version,
-            raw_leaves=record.raw_leaves,
+            profile=record.cid_profile,
             name=record.name,
         )
     if isinstance(target, PinningServicePinner):
         outcome = target.pin(record.cid, name=record.name)  # checks the service's pin.cid
         return PinOutcome(
             outcome.cid,
-            outcome.pinner,
+            outcome.target,
             outcome.status,
             record.size,
             outcome.request_id,
             outcome.detail,
+            record.cid_profile.name,
         )
     raise ValueError(f"cannot push to pinner {target.name!r}: use kubo or pinning-service")
 

@@ -1,7 +1,8 @@
-"""Rows of the `pins` table: one per (CID, pinner), updated in place.
+"""Rows of the `pins` table: one per (CID, pin target), updated in place.
 
-Recording the same CID with the same pinner again updates that row, so pinning the same bytes
-twice never adds a row. A frame that later becomes the artwork's image keeps its row, whose
+Recording the same CID with the same target again updates that row, so pinning the same bytes
+twice never adds a row. Each row keeps the CID profile that made its CID (a row is never
+inserted without one). A frame that later becomes the artwork's image keeps its row, whose
 kind is raised from `frame` to `image` (and so is never unpinned as an unchosen frame).
 
 The token URI of an artwork is `ipfs://<cid>` of its pinned metadata row; the marketplace
@@ -22,8 +23,8 @@ from storage.types import utcnow
 _KIND_RANK = {PinKind.FRAME.value: 0, PinKind.IMAGE.value: 1, PinKind.METADATA.value: 1}
 
 
-def find_pin(session: Session, cid: str, pinner: str) -> Pin | None:
-    return session.exec(select(Pin).where(Pin.cid == cid, Pin.pinner == pinner)).first()
+def find_pin(session: Session, cid: str, target: str) -> Pin | None:
+    return session.exec(select(Pin).where(Pin.cid == cid, Pin.target == target)).first()
 
 
 def record_outcome(
@@ -33,27 +34,36 @@ def record_outcome(
     kind: PinKind,
     artwork_id: int | None = None,
     frame_id: int | None = None,
+    profile: str | None = None,
+    checked: bool = False,
 ) -> Pin:
+    """Insert or update the (cid, target) row. The profile comes from the outcome or `profile`
+    (a new row needs one); `checked` stamps `checked_at` (a verification read it back)."""
     error = outcome.detail if outcome.status is PinStatus.FAILED else None
-    row = find_pin(session, outcome.cid, outcome.pinner)
+    made_with = outcome.profile or profile
+    row = find_pin(session, outcome.cid, outcome.target)
     if row is None:
+        if made_with is None:
+            raise ValueError(f"pin {outcome.cid} at {outcome.target}: no CID profile to record")
         row = Pin(
             cid=outcome.cid,
             kind=kind.value,
             artwork_id=artwork_id,
             frame_id=frame_id,
             size=outcome.size or 0,
-            pinner=outcome.pinner,
+            target=outcome.target,
+            profile=made_with,
             status=outcome.status.value,
             request_id=outcome.request_id,
             error=error,
+            checked_at=utcnow() if checked else None,
         )
         try:
-            with session.begin_nested():  # another process may insert the same (cid, pinner)
+            with session.begin_nested():  # another process may insert the same (cid, target)
                 session.add(row)
             return row
         except IntegrityError:
-            row = find_pin(session, outcome.cid, outcome.pinner)
+            row = find_pin(session, outcome.cid, outcome.target)
             if row is None:
                 raise
     if _KIND_RANK[kind.value] > _KIND_RANK.get(row.kind, 0):
@@ -65,6 +75,8 @@ def record_outcome(
     row.request_id = outcome.request_id or row.request_id
     row.error = error
     row.updated_at = utcnow()
+    if checked:
+        row.checked_at = row.updated_at
     session.add(row)
     session.flush()
     return row
@@ -74,16 +86,26 @@ def record_failed(
     session: Session,
     *,
     cid: str,
-    pinner: str,
+    target: str,
     kind: PinKind,
     size: int,
     error: str,
+    profile: str,
     artwork_id: int | None = None,
     frame_id: int | None = None,
+    checked: bool = False,
 ) -> Pin:
     """Keep a trace of a pin that did not happen (the CID was computed locally)."""
-    outcome = PinOutcome(cid, pinner, PinStatus.FAILED, size=size, detail=error[:4000])
-    return record_outcome(session, outcome, kind=kind, artwork_id=artwork_id, frame_id=frame_id)
+    outcome = PinOutcome(cid, target, PinStatus.FAILED, size=size, detail=error[:4000])
+    return record_outcome(
+        session,
+        outcome,
+        kind=kind,
+        artwork_id=artwork_id,
+        frame_id=frame_id,
+        profile=profile,
+        checked=checked,
+    )
 
 
 def token_uri(session: Session, artwork_id: int) -> str | None:
@@ -105,7 +127,7 @@ def list_pins(
     *,
     artwork_id: int | None = None,
     kinds: Sequence[PinKind] = (),
-    pinner: str | None = None,
+    target: str | None = None,
     statuses: Sequence[PinStatus] = (),
 ) -> list[Pin]:
     query = select(Pin)
@@ -113,19 +135,19 @@ def list_pins(
         query = query.where(Pin.artwork_id == artwork_id)
     if kinds:
         query = query.where(col(Pin.kind).in_([kind.value for kind in kinds]))
-    if pinner is not None:
-        query = query.where(Pin.pinner == pinner)
+    if target is not None:
+        query = query.where(Pin.target == target)
     if statuses:
         query = query.where(col(Pin.status).in_([status.value for status in statuses]))
     return list(session.exec(query.order_by(col(Pin.id))).all())
 
 
 def recheck(session: Session, row: Pin, pinner: Pinner) -> Pin:
-    """Ask the pinner again and store what it says now (errors are stored, not raised)."""
+    """Ask the target again and store what it says now (errors are stored, not raised)."""
     from storage.ipfs.pinner import IpfsError
 
-    if row.pinner != pinner.name:
-        raise ValueError(f"pin {row.cid} belongs to pinner {row.pinner}, not {pinner.name}")
+    if row.target != pinner.name:
+        raise ValueError(f"pin {row.cid} belongs to target {row.target}, not {pinner.name}")
     if row.status == PinStatus.UNPINNED.value:
         return row
     try:

@@ -1,13 +1,16 @@
 """The UnixFS importer exactly as `ipfs add` runs it, streaming, in constant memory.
 
-Defaults of kubo: fixed 256 KiB chunks, a balanced DAG of at most 174 links per node, sha2-256.
-`cid_version=0` gives dag-pb leaves and a `Qm…` root; `cid_version=1` implies raw leaves and a
-base32 `bafk…`/`bafy…` root, as `ipfs add --cid-version=1` does.
+The options come from a CID profile (`storage.ipfs.profiles`): fixed-size chunks (256 KiB for
+the legacy profiles, 1 MiB for `unixfs-v1-2025`), a balanced DAG of at most 174 (legacy) or
+1024 (`unixfs-v1-2025`) links per node, sha2-256. CIDv0 gives dag-pb leaves and a `Qm…` root;
+CIDv1 raw leaves and a base32 `bafk…`/`bafy…` root, as `ipfs add --cid-version=1` does.
+Without a profile the functions keep their old meaning: `cid_version` (default 1) with kubo's
+legacy defaults.
 
-The balanced layout (boxo `importer/balanced`) fills a complete 174-ary tree from the left,
+The balanced layout (boxo `importer/balanced`) fills a complete N-ary tree from the left,
 every leaf at the same depth. Built bottom-up with one pending list of links per level: a level
 is turned into a node only when a further link arrives for it (or at the end), so at most
-174 links per level are held, whatever the file size.
+`max_links` links per level and one chunk buffer are held, whatever the file size.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import BinaryIO, Protocol
 
 from storage.ipfs.cid import DAG_PB, RAW, Cid, sha256_multihash
 from storage.ipfs.dagpb import PbLink, directory_node, file_node, leaf_envelope
+from storage.ipfs.profiles import LEGACY_CHUNK_SIZE, LEGACY_MAX_LINKS, CidProfile, legacy_profile
 
-CHUNK_SIZE = 262_144
-MAX_LINKS = 174
+CHUNK_SIZE = LEGACY_CHUNK_SIZE
+MAX_LINKS = LEGACY_MAX_LINKS
 
 
 class BlockSink(Protocol):
@@ -39,6 +43,7 @@ class ImportResult:
     blocks: int
     cid_version: int
     raw_leaves: bool
+    profile: str = "legacy-v1"
 
     def __str__(self) -> str:
         return str(self.cid)
@@ -67,11 +72,13 @@ class UnixFsImporter:
         sink: BlockSink | None = None,
         chunk_size: int = CHUNK_SIZE,
         max_links: int = MAX_LINKS,
+        profile_name: str | None = None,
     ) -> None:
         if cid_version not in (0, 1):
             raise ValueError(f"cid_version must be 0 or 1, not {cid_version!r}")
         self.cid_version = cid_version
         self.raw_leaves = default_raw_leaves(cid_version) if raw_leaves is None else raw_leaves
+        self.profile_name = profile_name or legacy_profile(cid_version, self.raw_leaves).name
         self._sink = sink
         self._chunk_size = chunk_size
         self._max_links = max_links
@@ -192,42 +199,81 @@ class UnixFsImporter:
             blocks=self._blocks,
             cid_version=self.cid_version,
             raw_leaves=self.raw_leaves,
+            profile=self.profile_name,
         )
+
+    @classmethod
+    def for_profile(cls, profile: CidProfile, *, sink: BlockSink | None = None) -> UnixFsImporter:
+        return cls(
+            cid_version=profile.cid_version,
+            raw_leaves=profile.raw_leaves,
+            sink=sink,
+            chunk_size=profile.chunk_size,
+            max_links=profile.max_links,
+            profile_name=profile.name,
+        )
+
+
+def resolve_profile(
+    profile: CidProfile | None, cid_version: int | None, raw_leaves: bool | None
+) -> CidProfile:
+    """A profile, or the legacy one for `cid_version` (default 1): never both."""
+    if profile is not None:
+        if cid_version is not None or raw_leaves is not None:
+            raise ValueError("give a CID profile or cid_version/raw_leaves, not both")
+        return profile
+    return legacy_profile(1 if cid_version is None else cid_version, raw_leaves)
 
 
 def import_bytes(
     data: bytes,
+    profile: CidProfile | None = None,
     *,
-    cid_version: int = 1,
+    cid_version: int | None = None,
     raw_leaves: bool | None = None,
     sink: BlockSink | None = None,
 ) -> ImportResult:
-    importer = UnixFsImporter(cid_version=cid_version, raw_leaves=raw_leaves, sink=sink)
+    chosen = resolve_profile(profile, cid_version, raw_leaves)
+    importer = UnixFsImporter.for_profile(chosen, sink=sink)
     importer.write(data)
     return importer.finish()
 
 
 def import_stream(
     stream: BinaryIO,
+    profile: CidProfile | None = None,
     *,
-    cid_version: int = 1,
+    cid_version: int | None = None,
     raw_leaves: bool | None = None,
     sink: BlockSink | None = None,
 ) -> ImportResult:
-    importer = UnixFsImporter(cid_version=cid_version, raw_leaves=raw_leaves, sink=sink)
+    chosen = resolve_profile(profile, cid_version, raw_leaves)
+    importer = UnixFsImporter.for_profile(chosen, sink=sink)
     importer.write_stream(stream)
     return importer.finish()
 
 
 def import_file(
     path: Path,
+    profile: CidProfile | None = None,
     *,
-    cid_version: int = 1,
+    cid_version: int | None = None,
     raw_leaves: bool | None = None,
     sink: BlockSink | None = None,
 ) -> ImportResult:
+    chosen = resolve_profile(profile, cid_version, raw_leaves)
     with open(path, "rb", buffering=0) as stream:
-        return import_stream(stream, cid_version=cid_version, raw_leaves=raw_leaves, sink=sink)
+        return import_stream(stream, chosen, sink=sink)
+
+
+def import_chunks(
+    chunks: Iterable[bytes | memoryview], profile: CidProfile, *, sink: BlockSink | None = None
+) -> ImportResult:
+    """Import bytes that arrive in pieces of any size (an HTTP body, a DAG read leaf by leaf)."""
+    importer = UnixFsImporter.for_profile(profile, sink=sink)
+    for piece in chunks:
+        importer.write(piece)
+    return importer.finish()
 
 
 def wrap_in_directory(name: str, result: ImportResult, *, sink: BlockSink | None = None) -> Cid:

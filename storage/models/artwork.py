@@ -41,14 +41,16 @@ PIPELINE_ORDER: tuple[ArtworkState, ...] = (
 
 
 def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
-    """Forward one step; candidates and prepared artworks may be rejected; any live stage may
-    fail.
+    """Forward one step; candidates, prepared, generated and chosen artworks may be rejected;
+    any live stage may fail.
 
     A rejected candidate may come back (curation re-run with other parameters, a person's
     category), and a failed artwork is retried from the stage it failed in (recorded in
     `failed_stage`) or rejected (a person giving up on it; the commands only allow that
     before generation). A prepared artwork may still be rejected: by a person, or by
-    `prepare --redo` under new thresholds; nothing has been generated from it yet.
+    `prepare --redo` under new thresholds; nothing has been generated from it yet. A person
+    may reject the frames of a generated artwork, or an automatic choice, on the review page
+    before anything is pinned.
     """
     if state is ArtworkState.SOLD:
         return frozenset()
@@ -58,7 +60,12 @@ def allowed_transitions(state: ArtworkState) -> frozenset[ArtworkState]:
         return frozenset({ArtworkState.CANDIDATE})
     index = PIPELINE_ORDER.index(state)
     targets = {PIPELINE_ORDER[index + 1], ArtworkState.FAILED}
-    if state in (ArtworkState.CANDIDATE, ArtworkState.PREPARED):
+    if state in (
+        ArtworkState.CANDIDATE,
+        ArtworkState.PREPARED,
+        ArtworkState.GENERATED,
+        ArtworkState.CHOSEN,
+    ):
         targets.add(ArtworkState.REJECTED)
     # Listed items can be relisted when a sell order expires; they never fail again (nothing
     # after `listed` can undo the listing, and a stale failure must not hide a live item).
@@ -119,6 +126,18 @@ class Artwork(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # --- choosing the frame (schema 0011) --------------------------------------------------
+    chosen_by: str | None = Field(default=None, description="person or auto.")
+    choice_reason: str | None = Field(
+        default=None,
+        sa_column=Column(Text()),
+        description="JSON: why the chosen frame won (its scores, the runner-up) or who chose.",
+    )
+    upscaled_blob: str | None = Field(
+        default=None, description="sha256 of the upscaled chosen frame (PNG), pinned instead."
+    )
+    upscaled_frame_id: int | None = Field(default=None, description="The frame it was made from.")
+    upscale_model: str | None = Field(default=None, description="Upscaler weights and scale.")
 
     def check_move(self, target: ArtworkState) -> None:
         """Raises IllegalTransition unless the state machine allows going to `target`."""

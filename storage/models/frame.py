@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -31,4 +31,26 @@ class Frame(SQLModel, table=True):
     chosen: bool = Field(default=False, description="The frame picked for publication.")
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+    # --- scores (schema 0011; generator.frame_scores says what each one means) -------------
+    prompt_similarity: float | None = Field(default=None, description="CLIP frame↔prompt.")
+    source_similarity: float | None = Field(default=None, description="CLIP frame↔source.")
+    critic: float | None = Field(default=None, description="VQGAN discriminator mean logit.")
+    aesthetic: float | None = Field(default=None, description="LAION aesthetic head, 1-10.")
+    sharpness: float | None = Field(default=None, description="Variance of the Laplacian.")
+    colourfulness: float | None = Field(default=None, description="Hasler-Süsstrunk M.")
+    blockiness: float | None = Field(default=None, description="Block-grid step ratio, 1=none.")
+    hash_distance: int | None = Field(
+        default=None, description="Closest perceptual-hash distance to the source (of 64 bits)."
+    )
+    hash_match: str | None = Field(default=None, description="Which hash and variants matched.")
+    score_models: str | None = Field(
+        default=None, description="The CLIP, discriminator and aesthetic weights that scored it."
+    )
+    scored_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    near_copy_override: str | None = Field(
+        default=None,
+        sa_column=Column(Text()),
+        description="A person's recorded reason to publish this near-copy anyway.",
     )

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from storage.blobstore import BlobStore
 from storage.db import make_engine, session_scope
+from storage.ipfs.pinner import Pinner
+from storage.ipfs.targets import PinTarget
 from storage.models import Artwork, ArtworkState, Listing
 from storage.models.frame import Frame
 
@@ -81,3 +83,17 @@ def add_artwork(
             frame_ids.append(frame.id)
         assert artwork.id is not None
         return artwork.id, frame_ids
+
+
+def as_target(pinner: Pinner, *, required: bool = True) -> PinTarget:
+    """One pinner as a pin target named after it, of the kind its class implements."""
+    from storage.ipfs.blockstore import LocalBlockstore
+    from storage.ipfs.kubo import KuboPinner
+
+    if isinstance(pinner, LocalBlockstore):
+        kind = "local"
+    elif isinstance(pinner, KuboPinner):
+        kind = "kubo"
+    else:
+        kind = "pinning-service"
+    return PinTarget(pinner.name, kind, required, pinner)

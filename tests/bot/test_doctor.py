@@ -109,6 +109,29 @@ def test_kubo_and_pinning_service_targets(data_dir: Path, monkeypatch: pytest.Mo
     assert lines["ipfs"][0] == "fail" and "UNAUTHORIZED" in lines["ipfs"][1]
 
 
+def test_every_pin_target_is_checked_and_an_optional_one_only_warns(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    down = f"http://127.0.0.1:{_closed_port()}"
+    with fake_kubo(KuboScript()) as kubo:
+        targets = [
+            {"name": "local", "kind": "local"},
+            {"name": "node", "kind": "kubo", "url": kubo.url},
+            {"name": "spare", "kind": "kubo", "url": down, "required": False},
+        ]
+        _, lines = doctor(monkeypatch, ipfs_targets=json.dumps(targets))
+        status, detail = lines["ipfs"]
+        assert status == "warn"
+        assert f"node: kubo 0.41.0 at {kubo.url}" in detail and "spare: " in detail
+        assert detail.startswith("local: local blockstore")
+        targets[2]["required"] = True
+        _, lines = doctor(monkeypatch, ipfs_targets=json.dumps(targets))
+    assert lines["ipfs"][0] == "fail"
+    assert "pin targets local, node, spare, CID profile legacy-v1" in lines["config"][1]
+
+
 def test_the_passphrase_unlocks_the_keystore(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.unixfs import import_bytes
 from storage.models.frame import Frame
 from storage.models.pin import Pin
-from tests.bot.pin_fixtures import add_artwork, make_world
+from tests.bot.pin_fixtures import add_artwork, as_target, make_world
 
 
 @pytest.mark.timeout(120)
@@ -27,7 +27,7 @@ def test_frames_written_by_the_generator_are_pinned_as_they_come(tmp_path: Path)
     world = make_world(tmp_path / "data")
     artwork_id, _ = add_artwork(world, frames=0, chosen_iteration=None)
     store = LocalBlockstore(world.data_dir / "ipfs")
-    hook = make_frame_pin_hook(world.engine, store, world.blobs)
+    hook = make_frame_pin_hook(world.engine, [as_target(store)], world.blobs)
     job = GenerationJob(key=artwork_id, prompts=[Prompt("Cyber Cats")], seed=11)
     generator = torch.Generator().manual_seed(0)
     with FrameWriter(world.engine, world.blobs, model_name="tiny", on_frame_saved=hook) as writer:

@@ -13,9 +13,10 @@ from storage.db import session_scope
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.pinner import IpfsError
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
+from storage.ipfs.profiles import LEGACY_V1
 from storage.models.frame import Frame
 from storage.models.pin import Pin
-from tests.bot.pin_fixtures import World, add_artwork, make_world
+from tests.bot.pin_fixtures import World, add_artwork, as_target, make_world
 from tests.storage.ipfs.fake_servers import ServiceState, pinning_service
 
 
@@ -37,7 +38,7 @@ def _pins(world: World) -> list[Pin]:
 def test_every_frame_is_pinned_then_unchosen_ones_unpinned(world: World) -> None:
     artwork_id, frame_ids = add_artwork(world, frames=4, chosen_iteration=1)
     store = LocalBlockstore(world.data_dir / "ipfs")
-    hook = make_frame_pin_hook(world.engine, store, world.blobs)
+    hook = make_frame_pin_hook(world.engine, [as_target(store)], world.blobs)
     for frame in _frames(world, artwork_id):
         hook(frame)
         hook(frame)  # a second call (writer retry) adds nothing
@@ -50,9 +51,9 @@ def test_every_frame_is_pinned_then_unchosen_ones_unpinned(world: World) -> None
     result = pin_artwork(
         world.engine,
         artwork_id,
-        pinner=store,
+        targets=[as_target(store)],
         blobs=world.blobs,
-        cid_version=1,
+        profile=LEGACY_V1,
         generator_version="test",
     )
     assert result.ok
@@ -60,7 +61,7 @@ def test_every_frame_is_pinned_then_unchosen_ones_unpinned(world: World) -> None
     assert kinds[frame_ids[1]] == "image"  # the chosen frame's row became the image pin
 
     with session_scope(world.engine) as session:
-        assert unpin_unchosen_frames(session, store, artwork_id) == 3
+        assert unpin_unchosen_frames(session, [as_target(store)], artwork_id) == 3
     by_frame = {p.frame_id: p for p in _pins(world) if p.frame_id}
     for index, frame_id in enumerate(frame_ids):
         if index == 1:
@@ -70,7 +71,7 @@ def test_every_frame_is_pinned_then_unchosen_ones_unpinned(world: World) -> None
             assert not store.is_pinned(by_frame[frame_id].cid)
     assert store.cat(result.image_cid or "")  # the chosen image's blocks survived the gc
     with session_scope(world.engine) as session:
-        assert unpin_unchosen_frames(session, store, artwork_id) == 0
+        assert unpin_unchosen_frames(session, [as_target(store)], artwork_id) == 0
 
 
 def test_a_failing_pinner_records_the_failure_and_raises(world: World) -> None:
@@ -83,7 +84,7 @@ def test_a_failing_pinner_records_the_failure_and_raises(world: World) -> None:
             service.url, state.token, policy=RetryPolicy(attempts=2, sleep=lambda _s: None)
         )
         pinner = PinningServicePinner(client, LocalBlockstore(world.data_dir / "ipfs"))
-        hook = make_frame_pin_hook(world.engine, pinner, world.blobs)
+        hook = make_frame_pin_hook(world.engine, [as_target(pinner)], world.blobs)
         with pytest.raises(IpfsError):
             hook(_frames(world, artwork_id)[0])
     (pin,) = _pins(world)
@@ -99,10 +100,10 @@ def test_unpin_with_a_pinning_service_deletes_the_requests(world: World) -> None
             LocalBlockstore(world.data_dir / "ipfs"),
             sleep=lambda _s: None,
         )
-        hook = make_frame_pin_hook(world.engine, pinner, world.blobs)
+        hook = make_frame_pin_hook(world.engine, [as_target(pinner)], world.blobs)
         for frame in _frames(world, artwork_id):
             hook(frame)
         assert len(state.pins) == 3
         with session_scope(world.engine) as session:
-            assert unpin_unchosen_frames(session, pinner, artwork_id) == 2
+            assert unpin_unchosen_frames(session, [as_target(pinner)], artwork_id) == 2
         assert len(state.pins) == 1

@@ -29,9 +29,9 @@ def test_pin_with_the_kubo_pinner(
     result = runner.invoke(app, ["pin", str(artwork_id)])
     assert result.exit_code == 0, result.output
     rows = json.loads(runner.invoke(app, ["pins", "--json"]).output)
-    assert [(r["kind"], r["pinner"], r["status"]) for r in rows] == [
-        ("image", "kubo", "pinned"),
-        ("metadata", "kubo", "pinned"),
+    assert [(r["kind"], r["targets"]["kubo"]["status"]) for r in rows] == [
+        ("image", "pinned"),
+        ("metadata", "pinned"),
     ]
     node = KuboClient(jsipfs.api_url)
     metadata = json.loads(node.cat(rows[1]["cid"]))
@@ -40,7 +40,8 @@ def test_pin_with_the_kubo_pinner(
 
     node.pin_rm(rows[0]["cid"])  # the node loses the image pin: `bot pins` notices
     rechecked = json.loads(runner.invoke(app, ["pins", "--json"]).output)
-    assert rechecked[0]["status"] == "unpinned" and rechecked[1]["status"] == "pinned"
+    assert [r["targets"]["kubo"]["status"] for r in rechecked] == ["unpinned", "pinned"]
+    assert [r["done"] for r in rechecked] == [False, True]
 
 
 def test_push_the_local_backlog_to_the_node(
@@ -56,6 +57,6 @@ def test_push_the_local_backlog_to_the_node(
     assert pushed.exit_code == 0, pushed.output
     assert "pushed 2, skipped 0 already pinned, failed 0" in pushed.output
     rows = json.loads(runner.invoke(app, ["pins", "--json", "--no-check"]).output)
-    kubo_rows = {(r["kind"], r["cid"]) for r in rows if r["pinner"] == "kubo"}
-    local_rows = {(r["kind"], r["cid"]) for r in rows if r["pinner"] == "local"}
-    assert kubo_rows == local_rows and len(kubo_rows) == 2
+    assert len(rows) == 2
+    assert all(r["targets"]["kubo"]["status"] == "pinned" for r in rows)
+    assert all(r["targets"]["local"]["status"] == "pinned" for r in rows)

@@ -14,13 +14,15 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
+from storage.ipfs.profiles import LEGACY_V1, CidProfile
 from storage.ipfs.records import token_uri
+from storage.ipfs.targets import PinTarget
 from storage.ipfs.transport import RetryPolicy
 from storage.ipfs.unixfs import import_bytes
 from storage.models import Artwork, ArtworkEvent
 from storage.models.frame import Frame
 from storage.models.pin import Pin
-from tests.bot.pin_fixtures import World, add_artwork, make_world
+from tests.bot.pin_fixtures import World, add_artwork, as_target, make_world
 from tests.storage.ipfs.fake_servers import KuboScript, ServiceState, fake_kubo, pinning_service
 
 VERSION = "nftbot generator 0.1.0"
@@ -31,13 +33,13 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path / "data")
 
 
-def _run(world: World, artwork_id: int, pinner, cid_version: int = 1):  # type: ignore[no-untyped-def]
+def _run(world: World, artwork_id: int, *pinners, profile: CidProfile = LEGACY_V1):  # type: ignore[no-untyped-def]
     return pin_artwork(
         world.engine,
         artwork_id,
-        pinner=pinner,
+        targets=[p if isinstance(p, PinTarget) else as_target(p) for p in pinners],
         blobs=world.blobs,
-        cid_version=cid_version,
+        profile=profile,
         generator_version=VERSION,
     )
 
@@ -52,7 +54,7 @@ def test_chosen_frame_and_metadata_are_pinned_and_recorded(world: World) -> None
         assert chosen is not None
         png = world.blobs.read_bytes(chosen.blob_sha256)
         rows = session.exec(select(Pin).order_by(Pin.id)).all()  # type: ignore[arg-type]
-        assert [(r.kind, r.status, r.pinner) for r in rows] == [
+        assert [(r.kind, r.status, r.target) for r in rows] == [
             ("image", "pinned", "local"),
             ("metadata", "pinned", "local"),
         ]
@@ -87,7 +89,7 @@ def test_a_crash_between_image_and_metadata_resumes_with_the_same_cids(world: Wo
     store = LocalBlockstore(world.data_dir / "ipfs")
 
     class DiesOnMetadata(LocalBlockstore):
-        def add_bytes(self, data: bytes, *, cid_version: int, name: str | None = None):  # type: ignore[no-untyped-def]
+        def add_bytes(self, data: bytes, *, profile: CidProfile, name: str | None = None):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt  # stands for kill -9 after the image was recorded
 
     with pytest.raises(KeyboardInterrupt):
@@ -136,14 +138,18 @@ def test_wrong_state_is_refused_without_side_effects(world: World) -> None:
         _run(world, artwork_id, LocalBlockstore(world.data_dir / "ipfs"))
 
 
-def test_a_node_with_another_cid_fails_the_stage_and_records_no_pin(world: World) -> None:
+def test_a_node_with_another_cid_fails_the_stage_and_records_only_the_failure(
+    world: World,
+) -> None:
     artwork_id, _ = add_artwork(world)
     with fake_kubo(KuboScript()) as node:
         pinner = KuboPinner(KuboClient(node.url, policy=RetryPolicy(attempts=1)))
         result = _run(world, artwork_id, pinner)
     assert result.state == "failed" and "node answered" in (result.detail or "")
     with session_scope(world.engine) as session:
-        assert session.exec(select(Pin)).all() == []
+        (row,) = session.exec(select(Pin)).all()  # the image's; the metadata was not tried
+        assert (row.kind, row.target, row.status) == ("image", "kubo", "failed")
+        assert "node answered" in (row.error or "") and token_uri(session, artwork_id) is None
 
 
 def test_a_pin_still_queued_leaves_the_artwork_chosen(world: World) -> None:
@@ -164,3 +170,91 @@ def test_a_pin_still_queued_leaves_the_artwork_chosen(world: World) -> None:
         done = _run(world, artwork_id, pinner)
     assert done.ok and done.token_uri
     assert state.requests.count("POST /pins") == 2  # image once, metadata once
+
+
+# --- several targets ------------------------------------------------------------------------------
+class _CountingStore(LocalBlockstore):
+    adds = 0
+
+    def add_file(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        type(self).adds += 1
+        return super().add_file(*args, **kwargs)
+
+    def add_bytes(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        type(self).adds += 1
+        return super().add_bytes(*args, **kwargs)
+
+
+def _service_target(world: World, url: str, token: str, *, required: bool) -> PinTarget:
+    pinner = PinningServicePinner(
+        PinningServiceClient(url, token),
+        LocalBlockstore(world.data_dir / "ipfs"),
+        name="svc",
+        sleep=lambda _s: None,
+    )
+    return PinTarget("svc", "pinning-service", required, pinner)
+
+
+def test_an_optional_target_that_fails_does_not_hold_the_artwork_back(world: World) -> None:
+    artwork_id, _ = add_artwork(world)
+    state = ServiceState(polls_until_pinned=1)
+    with pinning_service(state) as service:
+        image_cid = str(import_bytes(_chosen_png(world, artwork_id)).cid)
+        state.fail_cids.add(image_cid)
+        svc = _service_target(world, service.url, state.token, required=False)
+        result = _run(world, artwork_id, LocalBlockstore(world.data_dir / "ipfs"), svc)
+    assert result.ok and result.state == "pinned" and "failed at svc" in (result.detail or "")
+    with session_scope(world.engine) as session:
+        rows = {(r.kind, r.target): (r.status, r.error) for r in session.exec(select(Pin))}
+    assert rows[("image", "local")] == ("pinned", None)
+    assert rows[("metadata", "local")] == ("pinned", None)
+    status, error = rows[("image", "svc")]
+    assert status == "failed" and "could not find the content" in (error or "")
+    assert ("metadata", "svc") not in rows  # metadata only follows its image on a target
+
+
+def test_a_required_target_that_fails_fails_the_artwork_and_the_retry_asks_only_it(
+    world: World,
+) -> None:
+    artwork_id, _ = add_artwork(world)
+    store = _CountingStore(world.data_dir / "ipfs")
+    state = ServiceState(polls_until_pinned=1)
+    with pinning_service(state) as service:
+        image_cid = str(import_bytes(_chosen_png(world, artwork_id)).cid)
+        state.fail_cids.add(image_cid)
+        svc = _service_target(world, service.url, state.token, required=True)
+        failed = _run(world, artwork_id, store, svc)
+        assert failed.state == "failed" and "image failed at svc" in (failed.detail or "")
+        adds_before = _CountingStore.adds
+        state.fail_cids.clear()
+        done = _run(world, artwork_id, store, svc)
+    assert done.ok and done.token_uri
+    assert _CountingStore.adds == adds_before  # the local target already had both
+    assert state.requests.count("POST /pins") == 3  # the failed image, then image and metadata
+    with session_scope(world.engine) as session:
+        artwork = session.get(Artwork, artwork_id)
+        assert artwork is not None and artwork.state == "pinned" and artwork.attempts == 1
+        statuses = {(r.kind, r.target): r.status for r in session.exec(select(Pin))}
+    assert set(statuses.values()) == {"pinned"} and len(statuses) == 4
+
+
+def test_the_profile_decides_the_cids_and_is_recorded(world: World) -> None:
+    from storage.ipfs.profiles import UNIXFS_V1_2025
+
+    artwork_id, _ = add_artwork(world)
+    store = LocalBlockstore(world.data_dir / "ipfs")
+    result = _run(world, artwork_id, store, profile=UNIXFS_V1_2025)
+    png = _chosen_png(world, artwork_id)
+    assert result.image_cid == str(import_bytes(png, UNIXFS_V1_2025).cid)
+    with session_scope(world.engine) as session:
+        assert {r.profile for r in session.exec(select(Pin))} == {"unixfs-v1-2025"}
+    record = store.pin_record(result.image_cid or "")
+    assert record is not None and record.profile == "unixfs-v1-2025"
+
+
+def _chosen_png(world: World, artwork_id: int) -> bytes:
+    with session_scope(world.engine) as session:
+        frame = session.exec(
+            select(Frame).where(Frame.artwork_id == artwork_id, Frame.chosen == True)  # noqa: E712
+        ).one()
+        return world.blobs.read_bytes(frame.blob_sha256)

@@ -23,6 +23,7 @@ SECRETS = {
     "opensea_api_key",
     "webhook_url",
 }
+SECRETS |= {"ipfs_targets"}  # its entries carry tokens: never echoed either
 
 
 def _config_show(*args: str):  # type: ignore[no-untyped-def]

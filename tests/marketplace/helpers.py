@@ -36,7 +36,8 @@ def add_pinned_artwork(engine: Engine, n: int, *, state: ArtworkState = ArtworkS
                 kind=PinKind.METADATA.value,
                 artwork_id=artwork.id,
                 size=321,
-                pinner="local",
+                target="local",
+                profile="legacy-v1",
                 status=PinStatus.PINNED.value,
             )
         )

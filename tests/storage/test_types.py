@@ -105,7 +105,8 @@ def test_64_bit_seeds_and_sizes_fit(db_url: str) -> None:
                 artwork_id=artwork.id,
                 frame_id=frame.id,
                 size=5 * 2**30,
-                pinner="local",
+                target="local",
+                profile="unixfs-v1-2025",
             )
         )
     with session_scope(engine) as session:

@@ -5,6 +5,7 @@
   queued → pinning → pinned on successive polls, or to `failed` for CIDs told to fail.
 - `FakeKuboServer`: a kubo-shaped RPC that lies about CIDs or fails, for the error paths a
   real node does not produce on demand.
+- `gateway`: an HTTP gateway (`GET /ipfs/<cid>`) serving what it is given, right or wrong.
 """
 
 from __future__ import annotations
@@ -228,4 +229,42 @@ def _kubo_handler(script: KuboScript) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_kubo(script: KuboScript) -> Iterator[RunningServer]:
     with serve(_kubo_handler(script)) as running:
+        yield running
+
+
+@dataclass
+class GatewayState:
+    """What the test gateway serves: bytes per CID (404 for any other)."""
+
+    content: dict[str, bytes] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+
+def _gateway_handler(state: GatewayState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            path = urlparse(self.path).path
+            state.requests.append(path)
+            cid = path.removeprefix("/ipfs/")
+            body = state.content.get(cid)
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+@contextmanager
+def gateway(state: GatewayState) -> Iterator[RunningServer]:
+    with serve(_gateway_handler(state)) as running:
         yield running

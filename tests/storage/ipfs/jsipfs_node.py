@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -29,6 +30,7 @@ class JsIpfsNode:
     api_url: str
     repo: Path
     log: Path
+    gateway_url: str = ""  # its read-only HTTP gateway, `<gateway_url>/ipfs/<cid>`
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -87,8 +89,15 @@ def start_node(workdir: Path, *, timeout_s: float = 60.0) -> JsIpfsNode:
             if api_file.is_file():
                 parts = api_file.read_text().strip().split("/")  # /ip4/127.0.0.1/tcp/PORT/http
                 node.api_url = f"http://{parts[2]}:{parts[4]}"
+                gateway = re.search(
+                    r"Gateway \(read only\) listening on /ip4/([\d.]+)/tcp/(\d+)/http",
+                    log.read_text(),
+                )
+                if gateway:
+                    node.gateway_url = f"http://{gateway[1]}:{gateway[2]}"
                 try:
-                    if requests.post(f"{node.api_url}/api/v0/version", timeout=2).ok:
+                    ready = requests.post(f"{node.api_url}/api/v0/version", timeout=2).ok
+                    if ready and node.gateway_url:
                         return node
                 except requests.ConnectionError:
                     pass

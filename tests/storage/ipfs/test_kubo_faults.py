@@ -6,6 +6,7 @@ import pytest
 
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError
+from storage.ipfs.profiles import LEGACY_V0, LEGACY_V1
 from storage.ipfs.transport import RetryPolicy
 from tests.storage.ipfs.fake_servers import KuboScript, fake_kubo
 
@@ -17,7 +18,7 @@ def _pinner(url: str) -> KuboPinner:
 def test_a_different_cid_from_the_node_is_a_hard_error_and_nothing_is_pinned() -> None:
     script = KuboScript(add_hash="QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH")  # empty file
     with fake_kubo(script) as node, pytest.raises(CidMismatch) as raised:
-        _pinner(node.url).add_bytes(b"not empty", cid_version=0)
+        _pinner(node.url).add_bytes(b"not empty", profile=LEGACY_V0)
     message = str(raised.value)
     assert "QmbFMke1" in message and "/api/v0/add" in message
     assert "/api/v0/pin/add" not in script.calls  # added with pin=false, never pinned
@@ -30,7 +31,7 @@ def test_the_same_cid_in_another_base_is_accepted() -> None:
     local = import_bytes(b"hello world\n", cid_version=1).cid
     script = KuboScript(add_hash="z" + b58encode(local.to_bytes()))  # js-ipfs style base58btc
     with fake_kubo(script) as node:
-        outcome = _pinner(node.url).add_bytes(b"hello world\n", cid_version=1)
+        outcome = _pinner(node.url).add_bytes(b"hello world\n", profile=LEGACY_V1)
     assert outcome.cid == str(local) and outcome.pinned
     assert script.calls == ["/api/v0/add", "/api/v0/pin/add"]
 
@@ -38,7 +39,7 @@ def test_the_same_cid_in_another_base_is_accepted() -> None:
 def test_unavailable_node_is_retried_then_succeeds() -> None:
     script = KuboScript(add_hash="QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", fail_first=[503])
     with fake_kubo(script) as node:
-        outcome = _pinner(node.url).add_bytes(b"hello world\n", cid_version=0)
+        outcome = _pinner(node.url).add_bytes(b"hello world\n", profile=LEGACY_V0)
     assert outcome.cid == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
     assert script.calls[:2] == ["/api/v0/add", "/api/v0/add"]
 

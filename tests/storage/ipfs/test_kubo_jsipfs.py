@@ -10,6 +10,7 @@ import pytest
 from storage.ipfs.cid import Cid
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinner import ContentNotFound
+from storage.ipfs.profiles import LEGACY_V1, legacy_profile
 from storage.ipfs.unixfs import import_bytes
 from tests.storage.ipfs.jsipfs_node import JsIpfsNode
 
@@ -31,8 +32,8 @@ def test_version_is_answered(pinner: KuboPinner) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_add_pin_cat_match_the_local_cid(pinner: KuboPinner, size: int, cid_version: int) -> None:
     data = random.Random(size * 2 + cid_version).randbytes(size)
-    outcome = pinner.add_bytes(data, cid_version=cid_version, name=f"f{size}.bin")
-    assert outcome.cid == str(import_bytes(data, cid_version=cid_version).cid)
+    outcome = pinner.add_bytes(data, profile=legacy_profile(cid_version), name=f"f{size}.bin")
+    assert outcome.cid == str(import_bytes(data, profile=legacy_profile(cid_version)).cid)
     assert outcome.pinned and outcome.size == size
     assert pinner.is_pinned(outcome.cid)
     assert pinner.status(outcome.cid).pinned
@@ -43,19 +44,19 @@ def test_add_file_streams_from_disk(pinner: KuboPinner, tmp_path: Path) -> None:
     path = tmp_path / "frame.png"
     data = random.Random(5).randbytes(700_000)
     path.write_bytes(data)
-    outcome = pinner.add_file(path, cid_version=1)
+    outcome = pinner.add_file(path, profile=LEGACY_V1)
     assert outcome.cid == str(import_bytes(data).cid)
     assert pinner.cat(outcome.cid) == data
 
 
 def test_same_bytes_twice_is_the_same_pin(pinner: KuboPinner) -> None:
-    first = pinner.add_bytes(b"twice", cid_version=1)
-    second = pinner.add_bytes(b"twice", cid_version=1)
+    first = pinner.add_bytes(b"twice", profile=LEGACY_V1)
+    second = pinner.add_bytes(b"twice", profile=LEGACY_V1)
     assert first == second
 
 
 def test_unpin_then_not_pinned(pinner: KuboPinner) -> None:
-    outcome = pinner.add_bytes(b"to be unpinned", cid_version=1)
+    outcome = pinner.add_bytes(b"to be unpinned", profile=LEGACY_V1)
     pinner.unpin(outcome.cid)
     assert not pinner.is_pinned(outcome.cid)
     pinner.unpin(outcome.cid)  # unpinning twice is harmless

@@ -10,6 +10,7 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinner import IpfsError, PinFailed
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
+from storage.ipfs.profiles import LEGACY_V1
 from storage.ipfs.transport import RetryPolicy
 from storage.ipfs.unixfs import import_bytes
 from storage.models.pin import PinStatus
@@ -49,7 +50,7 @@ def test_pin_polls_until_pinned_and_keeps_the_bytes_locally(tmp_path: Path) -> N
     state = ServiceState(polls_until_pinned=3)
     with pinning_service(state) as service:
         pinner = _pinner(service.url, tmp_path)
-        outcome = pinner.add_bytes(b"metadata json", cid_version=1, name="meta")
+        outcome = pinner.add_bytes(b"metadata json", profile=LEGACY_V1, name="meta")
         assert outcome.status is PinStatus.PINNED and outcome.request_id
         assert outcome.cid == str(import_bytes(b"metadata json").cid)
         assert pinner.is_pinned(outcome.cid)
@@ -63,8 +64,8 @@ def test_pinning_the_same_cid_twice_reuses_the_request(tmp_path: Path) -> None:
     state = ServiceState(polls_until_pinned=1)
     with pinning_service(state) as service:
         pinner = _pinner(service.url, tmp_path)
-        first = pinner.add_bytes(b"same", cid_version=1)
-        second = pinner.add_bytes(b"same", cid_version=1)
+        first = pinner.add_bytes(b"same", profile=LEGACY_V1)
+        second = pinner.add_bytes(b"same", profile=LEGACY_V1)
     assert first.request_id == second.request_id
     assert state.requests.count("POST /pins") == 1
 
@@ -72,7 +73,7 @@ def test_pinning_the_same_cid_twice_reuses_the_request(tmp_path: Path) -> None:
 def test_rate_limit_is_retried(tmp_path: Path) -> None:
     state = ServiceState(polls_until_pinned=1, faults={"POST /pins": ["429", "429"]})
     with pinning_service(state) as service:
-        outcome = _pinner(service.url, tmp_path).add_bytes(b"x", cid_version=1)
+        outcome = _pinner(service.url, tmp_path).add_bytes(b"x", profile=LEGACY_V1)
     assert outcome.pinned
     assert state.requests.count("POST /pins") == 3
 
@@ -82,7 +83,7 @@ def test_a_500_after_the_pin_was_created_does_not_create_a_second_request(
 ) -> None:
     state = ServiceState(polls_until_pinned=1, faults={"POST /pins": ["500-after-create"]})
     with pinning_service(state) as service:
-        outcome = _pinner(service.url, tmp_path).add_bytes(b"once", cid_version=1)
+        outcome = _pinner(service.url, tmp_path).add_bytes(b"once", profile=LEGACY_V1)
     assert outcome.pinned
     assert state.requests.count("POST /pins") == 1  # reconciled through GET /pins?cid=
     assert len(state.pins) == 1
@@ -91,14 +92,14 @@ def test_a_500_after_the_pin_was_created_does_not_create_a_second_request(
 def test_a_plain_500_is_retried_after_checking(tmp_path: Path) -> None:
     state = ServiceState(polls_until_pinned=1, faults={"POST /pins": ["500"]})
     with pinning_service(state) as service:
-        outcome = _pinner(service.url, tmp_path).add_bytes(b"retry", cid_version=1)
+        outcome = _pinner(service.url, tmp_path).add_bytes(b"retry", profile=LEGACY_V1)
     assert outcome.pinned and len(state.pins) == 1
 
 
 def test_reads_are_retried_on_500(tmp_path: Path) -> None:
     state = ServiceState(polls_until_pinned=1, faults={"GET /pins/": ["500", "500"]})
     with pinning_service(state) as service:
-        outcome = _pinner(service.url, tmp_path).add_bytes(b"reads", cid_version=1)
+        outcome = _pinner(service.url, tmp_path).add_bytes(b"reads", profile=LEGACY_V1)
     assert outcome.pinned
 
 
@@ -106,7 +107,7 @@ def test_failed_status_raises_with_the_cid_and_the_details(tmp_path: Path) -> No
     cid = str(import_bytes(b"unreachable content").cid)
     state = ServiceState(fail_cids={cid})
     with pinning_service(state) as service, pytest.raises(PinFailed) as raised:
-        _pinner(service.url, tmp_path).add_bytes(b"unreachable content", cid_version=1)
+        _pinner(service.url, tmp_path).add_bytes(b"unreachable content", profile=LEGACY_V1)
     assert cid in str(raised.value) and "could not find the content" in str(raised.value)
     assert "/pins/" in str(raised.value)
 
@@ -116,7 +117,7 @@ def test_slow_service_times_out_and_names_the_endpoint(tmp_path: Path) -> None:
     with pinning_service(state) as service:
         pinner = _pinner(service.url, tmp_path, timeout_s=0.3)
         with pytest.raises(IpfsError) as raised:
-            pinner.add_bytes(b"slow", cid_version=1)
+            pinner.add_bytes(b"slow", profile=LEGACY_V1)
     assert "Timeout" in str(raised.value) and "/pins" in str(raised.value)
     assert str(import_bytes(b"slow").cid) in str(raised.value)
 
@@ -125,7 +126,7 @@ def test_still_queued_at_the_deadline_is_returned_as_queued(tmp_path: Path) -> N
     state = ServiceState(polls_until_pinned=10_000)
     with pinning_service(state) as service:
         outcome = _pinner(service.url, tmp_path, poll_timeout_s=0.0).add_bytes(
-            b"later", cid_version=1
+            b"later", profile=LEGACY_V1
         )
         assert outcome.status is PinStatus.QUEUED and outcome.request_id
         state.polls_until_pinned = 1
@@ -135,7 +136,7 @@ def test_still_queued_at_the_deadline_is_returned_as_queued(tmp_path: Path) -> N
 
 def test_wrong_token_is_a_clear_error(tmp_path: Path) -> None:
     with pinning_service(ServiceState()) as service, pytest.raises(IpfsError) as raised:
-        _pinner(service.url, tmp_path, token="wrong").add_bytes(b"x", cid_version=1)
+        _pinner(service.url, tmp_path, token="wrong").add_bytes(b"x", profile=LEGACY_V1)
     assert "401" in str(raised.value) and "UNAUTHORIZED" in str(raised.value)
 
 
@@ -143,7 +144,7 @@ def test_unpin_deletes_the_request(tmp_path: Path) -> None:
     state = ServiceState(polls_until_pinned=1)
     with pinning_service(state) as service:
         pinner = _pinner(service.url, tmp_path)
-        outcome = pinner.add_bytes(b"frame", cid_version=1)
+        outcome = pinner.add_bytes(b"frame", profile=LEGACY_V1)
         pinner.unpin(outcome.cid)
         assert not pinner.is_pinned(outcome.cid)
     assert state.pins == {}
@@ -156,7 +157,7 @@ def test_a_provider_node_holds_the_content(tmp_path: Path, jsipfs: JsIpfsNode) -
     with pinning_service(state) as service:
         pinner = _pinner(service.url, tmp_path)
         pinner.provider = provider
-        outcome = pinner.add_bytes(b"fetch me from the node", cid_version=1)
+        outcome = pinner.add_bytes(b"fetch me from the node", profile=LEGACY_V1)
     assert outcome.pinned and provider.is_pinned(outcome.cid)
     assert provider.cat(outcome.cid) == b"fetch me from the node"
 
@@ -169,7 +170,7 @@ def test_the_provider_addresses_are_sent_as_origins(tmp_path: Path) -> None:
         pinner = _pinner(service.url, tmp_path)
         pinner.provider = KuboPinner(KuboClient(node.url))
         pinner.origins = ("/dns4/pin.example/tcp/4001/p2p/12D3KooWOther",)
-        assert pinner.add_bytes(data, cid_version=1).pinned
+        assert pinner.add_bytes(data, profile=LEGACY_V1).pinned
     (request,) = state.pins.values()
     assert request["pin"]["origins"] == [
         "/dns4/pin.example/tcp/4001/p2p/12D3KooWOther",

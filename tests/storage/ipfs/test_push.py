@@ -11,6 +11,7 @@ from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid
 from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
+from storage.ipfs.profiles import legacy_profile
 from storage.ipfs.push import push_backlog
 from tests.storage.ipfs.fake_servers import ServiceState, pinning_service
 from tests.storage.ipfs.jsipfs_node import JsIpfsNode
@@ -21,7 +22,8 @@ def _filled_store(root: Path) -> tuple[LocalBlockstore, dict[str, bytes]]:
     contents: dict[str, bytes] = {}
     for index, (size, version) in enumerate([(10, 1), (300_000, 1), (600_000, 0), (0, 0)]):
         data = random.Random(index).randbytes(size)
-        contents[store.add_bytes(data, cid_version=version, name=f"f{index}").cid] = data
+        outcome = store.add_bytes(data, profile=legacy_profile(version), name=f"f{index}")
+        contents[outcome.cid] = data
     return store, contents
 
 
