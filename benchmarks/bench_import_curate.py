@@ -44,7 +44,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = ROOT.parent / "shared" / "data" / "nft_art_dataset.csv"
+# ../shared beside the checkout, or NFTBOT_SHARED_DIR (a worktree), as the tests find it
+SHARED_DIR = Path(os.environ.get("NFTBOT_SHARED_DIR") or ROOT.parent / "shared")
+DEFAULT_CSV = SHARED_DIR / "data" / "nft_art_dataset.csv"
 BASELINE_COMMIT = "c1d85e3"  # main before the streaming import and vectorised curation
 REPORTED_1M = {  # issue 10, measured by the reporter on the old code
     "import_seconds": 498,
