@@ -95,7 +95,8 @@ def test_a_dripping_image_server_cannot_hang_images_fetch(
                 {"source": "t", "marketplace": "t", "item_id": "a",
                  "image_uri": images.url + "/slow.png"},
             )  # fmt: skip
-        result = runner.invoke(app, ["images", "fetch"])
+        # --all: the listing has no artwork (plain `images fetch` takes curation's candidates)
+        result = runner.invoke(app, ["images", "fetch", "--all"])
     assert result.exit_code == 1, result.output  # a refused image is a non-zero exit
     assert "refused 1" in result.output and "2 s deadline" in result.output
 
