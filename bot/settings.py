@@ -96,6 +96,11 @@ def _secret_http_url(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
+class ExecutorKind(StrEnum):
+    INPROCESS = "inprocess"
+    RAY = "ray"
+
+
 class PinnerKind(StrEnum):
     LOCAL = "local"
     KUBO = "kubo"
@@ -241,6 +246,51 @@ class Settings(BaseSettings):
     )
     allow_smoke_test_models: bool = Field(
         False, description="Let the demo use tiny untrained models when real weights are absent."
+    )
+
+    # --- scaling out: where the generator runs (bot generate, the daemon) ---------------------
+    executor: ExecutorKind = Field(
+        ExecutorKind.INPROCESS,
+        description="Where the generator's models run: inprocess (this process), or ray "
+        "(actors on a Ray cluster, one per GPU; needs pip install 'nftbot[ray]'). The "
+        "database, blobs, IPFS and the marketplace stay with the process that runs the bot.",
+    )
+    ray_address: Annotated[str, AfterValidator(checks.ray_address)] = Field(
+        "local",
+        description="BOT_EXECUTOR=ray: a running cluster's head as host:port (or ray://host:port, "
+        "or auto for the one on this machine); local starts a private cluster on 127.0.0.1 "
+        "(dashboard off) that stops with the command.",
+    )
+    ray_cpu_actors: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="BOT_EXECUTOR=ray: actors when the cluster has no GPU (or "
+        "BOT_GENERATOR_DEVICE=cpu); with GPUs there is one actor per GPU.",
+    )
+    ray_cpus_per_actor: int = Field(
+        1, ge=1, le=256, description="BOT_EXECUTOR=ray: CPUs (torch threads) per CPU actor."
+    )
+    ray_weights_dir: Annotated[
+        Annotated[str, AfterValidator(checks.path_text)] | None, BeforeValidator(_blank_is_unset)
+    ] = Field(
+        None,
+        description="BOT_EXECUTOR=ray: a weights dir that every worker host has at this path (a "
+        "shared mount); empty: the weights are shipped from this machine through Ray's object "
+        "store.",
+    )
+    ray_actor_timeout_s: float = Field(
+        600.0,
+        ge=10,
+        le=86_400,
+        description="BOT_EXECUTOR=ray: an actor that sends no frame, or does not start, for this "
+        "many seconds counts as lost: it is stopped and replaced, its batch goes to another.",
+    )
+    ray_object_store_mb: Annotated[int | None, BeforeValidator(_blank_is_unset)] = Field(
+        None,
+        ge=100,
+        le=1_048_576,
+        description="BOT_RAY_ADDRESS=local: the object store's size in MiB; empty: Ray's default.",
     )
 
     # --- choosing the frame: scores, weighted rank, near-copy guard, review, upscaling ------

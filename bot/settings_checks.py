@@ -245,3 +245,20 @@ def torch_device(value: str) -> str:
     if not re.fullmatch(r"auto|cpu|cuda(:\d{1,2})?", value.strip()):
         raise ValueError("must be auto, cpu, cuda or cuda:N")
     return value.strip()
+
+
+_RAY_HOST_PORT = re.compile(r"(ray://)?\[?[A-Za-z0-9._:-]{1,253}\]?:(\d{1,5})")
+
+
+def ray_address(value: str) -> str:
+    """BOT_RAY_ADDRESS: `local` (start a private cluster), `auto` (the cluster on this
+    machine), or a head's `host:port` / `ray://host:port`."""
+    text = value.strip()
+    if text in ("local", "auto"):
+        return text
+    match = _RAY_HOST_PORT.fullmatch(text)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise ValueError(
+            "must be local, auto, or a Ray head's address as host:port or ray://host:port"
+        )
+    return text

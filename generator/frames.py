@@ -80,6 +80,11 @@ class FrameWriter:
         if self._errors:
             raise RuntimeError(f"frame writer failed: {self._errors[0]}") from self._errors[0]
 
+    def abort(self) -> None:
+        """The batch failed elsewhere: write what is queued, then stop; raise nothing."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
     def __enter__(self) -> FrameWriter:
         return self
 
@@ -92,8 +97,7 @@ class FrameWriter:
         if exc_type is None:
             self.close()
         else:  # the run failed: still drain what is queued, but keep the original error
-            self._queue.put(_STOP)
-            self._thread.join()
+            self.abort()
 
     def _work(self) -> None:
         while True:

@@ -14,7 +14,7 @@ host asynchronously and handed to `on_step`, whose consumer (a background writer
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -219,6 +219,24 @@ class VqganClip:
         Iteration i's frame is the decode of z before step i's update (as the reference's
         checkin shows it), with that step's loss. Returns the final z [B, D, h, w].
         """
+        steps = self._loop(jobs, keep_frames=on_step is not None)
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as finished:
+                return finished.value  # type: ignore[no-any-return]
+            if on_step is not None:
+                on_step(step)
+
+    def iter_steps(self, jobs: Sequence[GenerationJob]) -> Iterator[StepFrames]:
+        """The same run as `run(jobs, on_step)`, as an iterator of its steps: a consumer that
+        must yield each step itself (a Ray worker streaming frames back) drives it. The next
+        step is computed only when the consumer asks for it."""
+        yield from self._loop(jobs, keep_frames=True)
+
+    def _loop(
+        self, jobs: Sequence[GenerationJob], *, keep_frames: bool
+    ) -> Generator[StepFrames, None, torch.Tensor]:
         jobs = list(jobs)
         rngs = [ArtworkRng(job.seed, self.device) for job in jobs]  # seeded before anything
         for job in jobs:  # text embeddings before the loop: their upload would be a sync
@@ -236,8 +254,8 @@ class VqganClip:
             image = self.synth(z)
             embeddings = self.embed_cutouts(image, rngs)
             losses = self.losses(embeddings, jobs, z, z_orig)
-            if on_step is not None:
-                on_step(self._to_host(iteration, jobs, image, losses))
+            if keep_frames:
+                yield self._to_host(iteration, jobs, image, losses)
             losses.sum().backward()
             optimiser.step()
             with torch.no_grad():

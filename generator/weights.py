@@ -17,6 +17,7 @@ the model code are imported only where weights are converted or loaded.
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,13 +182,31 @@ class WeightsStore:
 def _metadata(path: Path, expected_format: str) -> dict[str, str]:
     from safetensors import safe_open
 
-    from generator import convert
-
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
+    return _checked_format(metadata, str(path), expected_format)
+
+
+def _metadata_of_bytes(data: bytes, what: str, expected_format: str) -> dict[str, str]:
+    """The metadata of safetensors bytes: an 8-byte little-endian header length, then the
+    JSON header, whose `__metadata__` holds it (the format's specification)."""
+    from generator import convert
+
+    try:
+        (length,) = struct.unpack("<Q", data[:8])
+        header = json.loads(data[8 : 8 + length])
+        metadata = header.get("__metadata__") or {}
+    except (struct.error, ValueError, AttributeError) as exc:
+        raise convert.ConversionError(f"{what}: not a safetensors file ({exc})") from None
+    return _checked_format(metadata, what, expected_format)
+
+
+def _checked_format(metadata: dict[str, str], what: str, expected_format: str) -> dict[str, str]:
+    from generator import convert
+
     if metadata.get(convert.FORMAT_KEY) != expected_format:
         raise convert.ConversionError(
-            f"{path}: not a converted {expected_format} file "
+            f"{what}: not a converted {expected_format} file "
             f"(format {metadata.get(convert.FORMAT_KEY)!r})"
         )
     return metadata
@@ -197,10 +216,27 @@ def load_vqgan_file(path: Path, device: torch.device | str = "cpu") -> VQGAN:
     from safetensors.torch import load_file
 
     from generator import convert
+
+    metadata = _metadata(path, convert.VQGAN_FORMAT)
+    return _vqgan_from(metadata, load_file(str(path)), device)
+
+
+def load_vqgan_bytes(data: bytes, device: torch.device | str = "cpu", what: str = "VQGAN") -> VQGAN:
+    """The same as `load_vqgan_file` from the file's bytes (weights shipped to a worker)."""
+    from safetensors.torch import load
+
+    from generator import convert
+
+    metadata = _metadata_of_bytes(data, what, convert.VQGAN_FORMAT)
+    return _vqgan_from(metadata, load(data), device)
+
+
+def _vqgan_from(
+    metadata: dict[str, str], state: dict[str, torch.Tensor], device: torch.device | str
+) -> VQGAN:
     from generator.vqgan import VQGAN, VQGANConfig
 
-    config = VQGANConfig.from_dict(json.loads(_metadata(path, convert.VQGAN_FORMAT)["config"]))
-    state = load_file(str(path))
+    config = VQGANConfig.from_dict(json.loads(metadata["config"]))
     model = VQGAN(config)
     model.load_state_dict({k: v for k, v in state.items() if not k.startswith("discriminator.")})
     model.requires_grad_(False)
@@ -261,3 +297,14 @@ def load_clip_file(path: Path, device: torch.device | str = "cpu") -> CLIP:
 
     _metadata(path, convert.CLIP_FORMAT)
     return clip_from_state_dict(load_file(str(path))).to(device)
+
+
+def load_clip_bytes(data: bytes, device: torch.device | str = "cpu", what: str = "CLIP") -> CLIP:
+    """The same as `load_clip_file` from the file's bytes (weights shipped to a worker)."""
+    from safetensors.torch import load
+
+    from generator import convert
+    from generator.clip_model import clip_from_state_dict
+
+    _metadata_of_bytes(data, what, convert.CLIP_FORMAT)
+    return clip_from_state_dict(load(data)).to(device)

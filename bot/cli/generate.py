@@ -42,22 +42,27 @@ def generate(
 ) -> None:
     """Run VQGAN+CLIP on prepared artworks, keeping every iteration as a frame."""
     require_extra("generate", "bot generate")
+    from bot.executors import ExecutorSetupError, open_executor, require_executor_extra
     from bot.pinning import frame_pin_hook
-    from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, load_models
+    from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks
+    from bot.settings import ExecutorKind
+    from bot.settings_checks import torch_device
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
     from generator.prompts import parse_prompts
-    from generator.weights import MissingWeights
 
     context: AppContext = ctx.obj
     settings = context.settings
+    require_executor_extra(settings)
     if state != "prepared":
         err_console.print(
             f"[red]--state {safe(state)}: only prepared artworks can be generated[/red]"
         )
         raise typer.Exit(2)
     try:
-        target = resolve_device(device or settings.generator_device)
+        torch_device(device or settings.generator_device)
+        if settings.executor is ExecutorKind.INPROCESS:  # Ray's actors check their own
+            resolve_device(device or settings.generator_device)
         options = GenerationSettings(
             size=size or settings.generator_size,
             steps=steps or settings.generator_steps,
@@ -72,36 +77,30 @@ def generate(
         err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     try:
-        models = load_models(
-            context.settings.weights_cache_dir,
-            settings.generator_vqgan,
-            settings.generator_clip,
-            target,
-            allow_smoke_test_models=settings.allow_smoke_test_models,
-        )
-    except MissingWeights as exc:
+        executor = open_executor(settings, device)
+    except ExecutorSetupError as exc:
         err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
-    if models.smoke_test:
-        err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
-    console.print(
-        f"generating on {safe(target)} with {safe(models.label)}: {options.size}px, "
-        f"{options.steps} steps, "
-        f"cutn {options.cutn}"
-    )
-    report = generate_artworks(
-        context.engine,
-        context.blobs,
-        models,
-        options,
-        target,
-        artwork_ids=artwork or None,
-        batch_size=batch or settings.generator_batch,
-        seed=seed,
-        extra_prompts=extra_prompts,
-        on_frame_saved=frame_pin_hook(context),
-        prompt_template=settings.prompt_template,
-    )
+    with executor:
+        if executor.smoke_test:
+            err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
+        console.print(
+            f"generating {safe(executor.description)} with {safe(executor.label)}: "
+            f"{options.size}px, "
+            f"{options.steps} steps, cutn {options.cutn}"
+        )
+        report = generate_artworks(
+            context.engine,
+            context.blobs,
+            executor,
+            options,
+            artwork_ids=artwork or None,
+            batch_size=batch or settings.generator_batch,
+            seed=seed,
+            extra_prompts=extra_prompts,
+            on_frame_saved=frame_pin_hook(context),
+            prompt_template=settings.prompt_template,
+        )
     table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
@@ -112,7 +111,7 @@ def generate(
         err_console.print(
             f"[yellow]{report.hook_failures} frame hook call(s) failed (see the log)[/yellow]"
         )
-    if models.smoke_test:
+    if executor.smoke_test:
         err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
     if any(not o.ok for o in report.outcomes):
         raise typer.Exit(1)

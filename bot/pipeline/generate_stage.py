@@ -6,29 +6,32 @@ iteration is kept as a frame (PNG blob + `frames` row, written by a background t
 artwork moves to `generated` only after all its frames are committed; a batch that fails
 records the failure on each of its artworks and the next batch goes on. On a CUDA
 out-of-memory error the batch is split in halves and retried.
+
+The models run behind an executor (generator/executor.py): in this process, or on Ray actors
+(generator/ray_executor.py) that stream each step's frames back. Either way this module is
+the coordinator: it reads the init images, hands out batches, and writes the frames, rows
+and state changes itself, with the same `FrameWriter`. A batch whose Ray worker was lost is
+given to another worker once more, then failed into the retry path.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
-from clip.model import CLIP
 from PIL import Image
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from generator.batching import choose_batch_size
+from generator.executor import Batch, GenerationExecutor, WorkerLost
 from generator.frames import FrameHook, FrameWriter
-from generator.optimiser import GenerationJob, GenerationSettings, StepFrames, VqganClip
+from generator.loading import SMOKE_TEST_WARNING, LoadedModels, load_models
+from generator.optimiser import GenerationJob, GenerationSettings, StepFrames
 from generator.prompts import Prompt, render_prompt
-from generator.tiny import write_smoke_test_weights
-from generator.vqgan import VQGAN
-from generator.weights import MissingWeights, WeightsStore
 from storage.artworks import artwork_ids as artwork_ids_in
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobNotFound, BlobStore
@@ -37,18 +40,11 @@ from storage.errors import StoreError
 from storage.models import Artwork, ArtworkState, Listing
 
 log = logging.getLogger(__name__)
-SMOKE_TEST_WARNING = (
-    "SMOKE TEST: the real weights are missing, so these images come from a tiny UNTRAINED "
-    "random-weight model. They are noise, not art; do not publish them."
-)
-
-
-@dataclass(frozen=True)
-class LoadedModels:
-    vqgan: VQGAN
-    perceptor: CLIP
-    label: str  # recorded on every frame, e.g. vqgan_wikiart_16384+clip_vit_b32
-    smoke_test: bool
+__all__ = ["SMOKE_TEST_WARNING", "LoadedModels", "generate_artworks", "load_models"]
+# A batch whose worker died this many times is failed (retried later by the daemon) instead of
+# being given to yet another worker: a batch that kills its worker (the kernel's OOM killer, a
+# driver crash) would otherwise take down every worker in turn.
+MAX_WORKER_LOSSES = 2
 
 
 @dataclass(frozen=True)
@@ -64,33 +60,6 @@ class GenerateReport:
     frames_written: int = 0
     hook_failures: int = 0  # on_frame_saved errors (e.g. a frame pin that failed)
     batch_sizes: list[int] = field(default_factory=list)
-
-
-def load_models(
-    cache_dir: Path,
-    vqgan_name: str,
-    clip_name: str,
-    device: torch.device,
-    *,
-    allow_smoke_test_models: bool = False,
-) -> LoadedModels:
-    """The configured weights; tiny untrained ones only if those are missing AND allowed."""
-    store = WeightsStore(cache_dir)
-    try:
-        vqgan = store.load_vqgan(vqgan_name, device)
-        perceptor = store.load_clip(clip_name, device)
-        return LoadedModels(vqgan, perceptor, f"{vqgan_name}+{clip_name}", smoke_test=False)
-    except MissingWeights:
-        if not allow_smoke_test_models:
-            raise
-    smoke_vqgan, smoke_clip = write_smoke_test_weights(cache_dir)
-    log.warning(SMOKE_TEST_WARNING)
-    return LoadedModels(
-        store.load_vqgan(smoke_vqgan, device),
-        store.load_clip(smoke_clip, device),
-        f"{smoke_vqgan}+{smoke_clip} (untrained smoke test)",
-        smoke_test=True,
-    )
 
 
 def default_seed(artwork_id: int) -> int:
@@ -156,9 +125,8 @@ def _job_for(
 def generate_artworks(
     engine: Engine,
     blobs: BlobStore,
-    models: LoadedModels,
+    executor: GenerationExecutor,
     settings: GenerationSettings,
-    device: torch.device,
     *,
     artwork_ids: Sequence[int] | None = None,
     batch_size: int | None = None,
@@ -169,7 +137,6 @@ def generate_artworks(
     prompt_template: str = "{category}",
 ) -> GenerateReport:
     report = GenerateReport()
-    generator = VqganClip(models.vqgan, models.perceptor, device, settings)
     ids = select_prepared(engine, artwork_ids)
     report.outcomes += [
         GenerateOutcome(i, False, f"artwork {i} does not exist")
@@ -185,94 +152,139 @@ def generate_artworks(
     if not jobs:
         return report
 
-    def probe() -> None:
-        VqganClip(models.vqgan, models.perceptor, device, _one_step(settings)).run(jobs[:1])
-
-    size = choose_batch_size(len(jobs), device, requested=batch_size, probe=probe)
-    pending = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    while pending:
-        batch = pending.pop(0)
+    size = executor.batch_size(len(jobs), jobs[0], settings, requested=batch_size)
+    batches = [Batch(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+    with tqdm(
+        total=len(jobs) * settings.steps,
+        desc=f"generating {len(jobs)} artwork(s)",
+        unit="artwork-step",
+        disable=not progress,
+    ) as bar:
+        coordinator = _Coordinator(
+            engine, blobs, executor.label, settings, report, batches, on_frame_saved, bar
+        )
         try:
-            written, hook_failures = _run_batch(
-                engine, blobs, generator, models, batch, on_frame_saved, progress
+            executor.run(settings, coordinator)
+        finally:
+            coordinator.abandon()  # writers of batches an error left open: drained, stopped
+    return report
+
+
+class _Coordinator:
+    """The store's side of a run (generator.executor.Coordinator): batches out; frames,
+    rows and state changes in, the same whichever executor runs the models."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: BlobStore,
+        model_label: str,
+        settings: GenerationSettings,
+        report: GenerateReport,
+        batches: list[Batch],
+        on_frame_saved: FrameHook | None,
+        bar: tqdm,  # type: ignore[type-arg]
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.model_label = model_label
+        self.settings = settings
+        self.report = report
+        self.on_frame_saved = on_frame_saved
+        self.bar = bar
+        self._numbers = iter(range(1, 2**62))
+        self.pending: deque[Batch] = deque(self._numbered(batch) for batch in batches)
+        self.writers: dict[int, FrameWriter] = {}
+
+    def _numbered(self, batch: Batch) -> Batch:
+        batch.number = next(self._numbers)
+        return batch
+
+    def next_batch(self) -> Batch | None:
+        return self.pending.popleft() if self.pending else None
+
+    def step(self, batch: Batch, step: StepFrames) -> None:
+        writer = self.writers.get(batch.number)
+        if writer is None:
+            writer = self.writers[batch.number] = FrameWriter(
+                self.engine,
+                self.blobs,
+                model_name=self.model_label,
+                on_frame_saved=self.on_frame_saved,
             )
-        except torch.cuda.OutOfMemoryError:
-            if len(batch) == 1:
-                _fail_all(engine, batch, "CUDA out of memory even at batch size 1", report)
-                continue
-            torch.cuda.empty_cache()
-            half = len(batch) // 2
-            log.warning(
-                "CUDA out of memory at batch %d: retrying as %d + %d",
-                len(batch),
-                half,
-                len(batch) - half,
-            )
-            pending[:0] = [batch[:half], batch[half:]]
-            continue
-        except StoreError:
-            raise  # the store itself (damaged, read-only, full): no later batch can be saved
-        except Exception as exc:  # one bad batch must not stop the others
-            log.exception("generation batch failed")
-            _fail_all(engine, batch, f"generation failed: {exc.__class__.__name__}: {exc}", report)
-            continue
-        report.batch_sizes.append(len(batch))
+        writer.submit(step)  # blocks only if the writer is 8 steps behind
+        self.bar.update(len(batch.jobs))
+
+    def finished(self, batch: Batch) -> None:
+        writer = self.writers.pop(batch.number, None)
+        written = hook_failures = 0
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception as exc:
+                self._fail_all(batch, exc)
+                return
+            written, hook_failures = writer.frames_written, writer.hook_failures
+        report = self.report
+        report.batch_sizes.append(len(batch.jobs))
         report.frames_written += written
         report.hook_failures += hook_failures
-        for job in batch:
-            with session_scope(engine) as session:
+        for job in batch.jobs:
+            with session_scope(self.engine) as session:
                 artwork = session.get(Artwork, job.key)
                 if artwork is not None:
                     artwork.prompt = job.prompts[0].text  # kept whatever the template becomes
                     transition(session, artwork, ArtworkState.GENERATED)
             report.outcomes.append(
-                GenerateOutcome(job.key, True, f"{settings.steps} frames, seed {job.seed}")
+                GenerateOutcome(job.key, True, f"{self.settings.steps} frames, seed {job.seed}")
             )
-    return report
 
+    def failed(self, batch: Batch, error: BaseException) -> None:
+        writer = self.writers.pop(batch.number, None)
+        if writer is not None:
+            writer.abort()  # what it has queued is written; a rerun rewrites the same frames
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            if len(batch.jobs) == 1:
+                self._fail_all(batch, "CUDA out of memory even at batch size 1")
+                return
+            half = len(batch.jobs) // 2
+            log.warning(
+                "CUDA out of memory at batch %d: retrying as %d + %d",
+                len(batch.jobs),
+                half,
+                len(batch.jobs) - half,
+            )
+            self._again(Batch(batch.jobs[:half]), Batch(batch.jobs[half:]))
+        elif isinstance(error, StoreError):
+            raise error  # the store itself (damaged, read-only, full): no batch can be saved
+        elif isinstance(error, WorkerLost) and batch.worker_losses + 1 < MAX_WORKER_LOSSES:
+            log.warning("artworks %s: %s; giving them to another worker", batch.keys, error)
+            self._again(Batch(batch.jobs, worker_losses=batch.worker_losses + 1))
+        else:
+            self._fail_all(batch, error)
 
-def _one_step(settings: GenerationSettings) -> GenerationSettings:
-    from dataclasses import replace
+    def _again(self, *batches: Batch) -> None:
+        """Run these again, first: their steps count again on the progress bar."""
+        for batch in reversed(batches):
+            self.pending.appendleft(self._numbered(batch))
+        self.bar.total += sum(len(b.jobs) for b in batches) * self.settings.steps
+        self.bar.refresh()
 
-    return replace(settings, steps=1)
+    def _fail_all(self, batch: Batch, error: BaseException | str) -> None:
+        if isinstance(error, str):
+            reason = error
+        else:
+            if not isinstance(error, WorkerLost):  # a lost worker is not this code's bug
+                log.error("generation batch %s failed", batch.keys, exc_info=error)
+            reason = f"generation failed: {error.__class__.__name__}: {error}"
+        for job in batch.jobs:
+            with session_scope(self.engine) as session:
+                artwork = session.get(Artwork, job.key)
+                if artwork is not None and artwork.state == ArtworkState.PREPARED.value:
+                    record_failure(session, artwork, ArtworkState.GENERATED, reason)
+            self.report.outcomes.append(GenerateOutcome(job.key, False, reason))
 
-
-def _run_batch(
-    engine: Engine,
-    blobs: BlobStore,
-    generator: VqganClip,
-    models: LoadedModels,
-    batch: list[GenerationJob],
-    on_frame_saved: FrameHook | None,
-    progress: bool,
-) -> tuple[int, int]:
-    keys = ", ".join(str(job.key) for job in batch)
-    with (
-        FrameWriter(
-            engine, blobs, model_name=models.label, on_frame_saved=on_frame_saved
-        ) as writer,
-        tqdm(
-            total=generator.settings.steps,
-            desc=f"artworks {keys}",
-            unit="step",
-            disable=not progress,
-        ) as bar,
-    ):
-
-        def on_step(step: StepFrames) -> None:
-            writer.submit(step)  # blocks only if the writer is 8 steps behind
-            bar.update(1)
-
-        generator.run(batch, on_step=on_step)
-    return writer.frames_written, writer.hook_failures
-
-
-def _fail_all(
-    engine: Engine, batch: list[GenerationJob], reason: str, report: GenerateReport
-) -> None:
-    for job in batch:
-        with session_scope(engine) as session:
-            artwork = session.get(Artwork, job.key)
-            if artwork is not None and artwork.state == ArtworkState.PREPARED.value:
-                record_failure(session, artwork, ArtworkState.GENERATED, reason)
-        report.outcomes.append(GenerateOutcome(job.key, False, reason))
+    def abandon(self) -> None:
+        while self.writers:
+            _number, writer = self.writers.popitem()
+            writer.abort()

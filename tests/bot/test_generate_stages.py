@@ -17,6 +17,7 @@ from bot.pipeline.generate_stage import generate_artworks, load_models
 from bot.pipeline.prepare_stage import PrepareOptions
 from bot.pipeline.prepare_stage import prepare_artworks as prepare_stage
 from generator.decode import DecodePolicy
+from generator.executor import InProcessExecutor
 from generator.optimiser import GenerationSettings
 from generator.weights import MissingWeights
 from storage.blobstore import BlobStore
@@ -25,6 +26,7 @@ from storage.models import Artwork, ArtworkEvent, Listing
 from storage.models.frame import Frame
 
 SETTINGS = GenerationSettings(size=32, steps=3, cutn=2, precision="fp32")
+CPU = torch.device("cpu")
 
 
 def _png(seed: int, size: tuple[int, int] = (60, 40), mode: str = "RGB") -> bytes:
@@ -87,9 +89,8 @@ def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: 
     report = generate_artworks(
         engine,
         blobs,
-        models,
+        InProcessExecutor(models, CPU),
         SETTINGS,
-        torch.device("cpu"),
         batch_size=2,
         on_frame_saved=hooked.append,
         progress=False,
@@ -112,7 +113,8 @@ def test_generate_keeps_every_iteration_and_moves_to_generated(store, tmp_path: 
         events = session.exec(select(ArtworkEvent).where(ArtworkEvent.to_state == "generated"))
         assert len(events.all()) == 3
     # Nothing prepared is left: a second run does nothing.
-    again = generate_artworks(engine, blobs, models, SETTINGS, torch.device("cpu"), progress=False)
+    executor = InProcessExecutor(models, CPU)
+    again = generate_artworks(engine, blobs, executor, SETTINGS, progress=False)
     assert again.outcomes == [] and again.frames_written == 0
 
 
@@ -129,7 +131,8 @@ def test_missing_init_image_fails_that_artwork_only(store, tmp_path: Path) -> No
         torch.device("cpu"),
         allow_smoke_test_models=True,
     )
-    report = generate_artworks(engine, blobs, models, SETTINGS, torch.device("cpu"), progress=False)
+    executor = InProcessExecutor(models, CPU)
+    report = generate_artworks(engine, blobs, executor, SETTINGS, progress=False)
     outcomes = {o.artwork_id: o for o in report.outcomes}
     assert not outcomes[first].ok and "missing" in outcomes[first].detail
     assert outcomes[second].ok
@@ -157,7 +160,12 @@ def test_a_failing_frame_hook_is_counted_and_generation_goes_on(store, tmp_path:
             raise ConnectionError("IPFS node down")
 
     report = generate_artworks(
-        engine, blobs, models, SETTINGS, torch.device("cpu"), on_frame_saved=flaky, progress=False
+        engine,
+        blobs,
+        InProcessExecutor(models, CPU),
+        SETTINGS,
+        on_frame_saved=flaky,
+        progress=False,
     )
     assert report.hook_failures == 1 and sorted(calls) == [0, 1, 2]
     assert [o.ok for o in report.outcomes] == [True]
@@ -188,7 +196,7 @@ def test_out_of_memory_splits_the_batch_and_retries(
 
     monkeypatch.setattr(VqganClip, "run", run_with_memory_limit)
     report = generate_artworks(
-        engine, blobs, models, SETTINGS, torch.device("cpu"), batch_size=3, progress=False
+        engine, blobs, InProcessExecutor(models, CPU), SETTINGS, batch_size=3, progress=False
     )
     assert sizes == [3, 1, 2, 1, 1]
     assert report.batch_sizes == [1, 1, 1] and all(o.ok for o in report.outcomes)
