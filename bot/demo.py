@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.rule import Rule
 
-from bot.cli.output import console
+from bot.cli.output import console, safe
 from bot.settings import DEFAULT_DATA_ROOT, Settings
 
 DEMO_TOP = 8
@@ -109,7 +109,7 @@ def _steps(demo_dir: Path, plan: GeneratorPlan) -> tuple[list[Step], list[str]]:
 
     def draw() -> None:
         written = build_sample_images(images)
-        console.print(f"{len(written)} images under {images}")
+        console.print(f"{len(written)} images under {safe(images)}")
 
     def wallet() -> None:
         from marketplace.wallet import create_keystore
@@ -202,7 +202,7 @@ def run_demo(base_data_dir: Path) -> int:
             step.action()
             continue
         assert step.args is not None
-        console.print(f"[dim]$ bot {' '.join(step.args)}[/dim]")
+        console.print(f"[dim]$ bot {safe(' '.join(step.args))}[/dim]")
         try:  # typer.Exit inside a command is returned without standalone mode
             returned = app(step.args, prog_name="bot", standalone_mode=False)
             code = returned if isinstance(returned, int) else 0
@@ -212,14 +212,14 @@ def run_demo(base_data_dir: Path) -> int:
             console.print(f"[red]step failed with exit code {code}[/red]")
             return code or 1
     console.print(Rule("[bold]demo finished"))
-    console.print(f"data: {demo_dir}")
-    console.print(f"EDA report: {demo_dir / 'eda' / 'report.html'}")
+    console.print(f"data: {safe(demo_dir)}")
+    console.print(f"EDA report: {safe(demo_dir / 'eda' / 'report.html')}")
     if (demo_dir / "prepare-report").exists():
-        console.print(f"preparation report: {demo_dir / 'prepare-report' / 'index.html'}")
+        console.print(f"preparation report: {safe(demo_dir / 'prepare-report' / 'index.html')}")
     if not not_run:
-        console.print(f"signed marketplace requests (dry run): {demo_dir / 'outbox'}")
+        console.print(f"signed marketplace requests (dry run): {safe(demo_dir / 'outbox')}")
     for line in not_run:
-        console.print(f"[yellow]Not run:[/yellow] {escape(line)}")
+        console.print(f"[yellow]Not run:[/yellow] {safe(line)}")
     return 0
 
 

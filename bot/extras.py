@@ -44,7 +44,6 @@ EXTRAS: dict[str, Extra] = {
                 "einops",
                 "safetensors",
                 "cv2",
-                "skimage",
                 "spandrel",
                 "imagehash",
             ),

@@ -374,7 +374,11 @@ class Settings(BaseSettings):
     )
     scrape_concurrency: int = Field(4, ge=1, le=64, description="Concurrent requests overall.")
     scrape_timeout_s: float = Field(
-        30.0, ge=0.1, le=600, description="Per-request timeout in seconds."
+        30.0,
+        ge=0.1,
+        le=600,
+        description="Connect/read timeout in seconds; a whole request (redirects, headers, "
+        "body) must finish within 4x this.",
     )
     download_max_bytes: int = Field(
         50_000_000,

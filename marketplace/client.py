@@ -5,6 +5,10 @@ exponentially (1 s, x1.5, +-10 % jitter, capped at 32 s, giving up after 70 s: s
 policy). Writes (lazy mint, order upsert) are sent exactly once: a definite refusal raises
 `RaribleRejected`; anything that may have stored the item raises `AmbiguousSubmission`, and the
 caller must look the item or order up before it sends anything again.
+
+Every exchange is bounded (storage/net/bounded.py): a total deadline per request, a cap on the
+decoded body, JSON parsed with a bounded depth, and redirects that never carry the API key to
+another origin nor reach link-local or (from a public API) private addresses.
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from storage.net import safe_json
+from storage.net.bounded import (
+    BoundedHttp,
+    DeadlineExceeded,
+    HttpLimitError,
+    HttpLimits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +74,8 @@ class RetryPolicy:
         return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After")
     if value is None:
         return None
     try:
@@ -72,16 +84,17 @@ def _retry_after(response: requests.Response) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
-def _detail(response: requests.Response) -> str:
+def _detail(body: bytes, reason: str = "") -> str:
+    """What an error answer says, in one short line."""
     try:
-        body = response.json()
+        parsed = safe_json.loads(body, source="error body")
     except ValueError:
-        return response.text[:300] or response.reason or "no body"
-    if isinstance(body, dict):
-        code, message = body.get("code"), body.get("message")
+        return body[:300].decode("utf-8", "replace") or reason or "no body"
+    if isinstance(parsed, dict):
+        code, message = parsed.get("code"), parsed.get("message")
         if code or message:
             return f"{code or 'ERROR'}: {message or ''}".strip()
-    return json.dumps(body)[:300]
+    return json.dumps(parsed)[:300]
 
 
 class RaribleClient:
@@ -96,21 +109,32 @@ class RaribleClient:
         mode: str,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
-        http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = "nftbot",
+        deadline_s: float | None = None,
+        max_body_bytes: int = 32 * 2**20,
     ) -> None:
+        """`deadline_s` bounds one request end to end (default 4 x `timeout_s`)."""
         self.indexer_url = indexer_url.rstrip("/")
         self.union_url = union_url.rstrip("/")
         self.mode = mode
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._http = http or requests.Session()
-        self._http.headers["User-Agent"] = user_agent
-        self._http.headers["Accept"] = "application/json"
-        if api_key:
-            self._http.headers["X-API-KEY"] = api_key
+        self._http = BoundedHttp(
+            HttpLimits(
+                timeout_s=timeout_s,
+                deadline_s=deadline_s or 4 * timeout_s,
+                max_body_bytes=max_body_bytes,
+            ),
+            user_agent=user_agent,
+            accept="application/json",
+        )
+        # Sent only to the API's own origin, never along a redirect to another one.
+        self._credentials = {"X-API-KEY": api_key} if api_key else {}
+
+    def close(self) -> None:
+        self._http.close()
 
     @property
     def claim_ttl_s(self) -> float:
@@ -122,6 +146,15 @@ class RaribleClient:
 
     # --- plumbing -----------------------------------------------------------------------
 
+    def _send(
+        self, method: str, url: str, *, params: Any = None, body: Any = None
+    ) -> tuple[int, Any, bytes]:
+        """One bounded exchange: (status, headers, body)."""
+        answer, data = self._http.request(
+            method, url, params=params, json_body=body, credentials=self._credentials
+        )
+        return answer.status, answer.headers, data
+
     def _read(
         self, method: str, url: str, *, params: Any = None, body: Any = None
     ) -> dict[str, Any] | None:
@@ -132,28 +165,31 @@ class RaribleClient:
             problem: str
             retry_after: float | None = None
             try:
-                response = self._http.request(
-                    method, url, params=params, json=body, timeout=self.timeout_s
-                )
+                status, headers, data = self._send(method, url, params=params, body=body)
+            except DeadlineExceeded:
+                problem = "DeadlineExceeded"
+            except HttpLimitError as exc:  # too large, a refused redirect: the same next time
+                raise RaribleError(f"{method} {_path(url)} refused: {exc.reason}") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = f"{type(exc).__name__}"
             else:
-                if response.status_code == 404:
+                if status == 404:
                     return None
-                if response.ok:
+                if 200 <= status < 400:
                     try:
-                        data = response.json()
-                    except ValueError:
+                        parsed = safe_json.loads(data, source=f"{method} {_path(url)}")
+                    except safe_json.JsonTooDeep as exc:
+                        raise RaribleError(str(exc)) from None
+                    except safe_json.UnsafeJson:
                         problem = "a body that is not JSON"
                     else:
-                        return data if isinstance(data, dict) else {"items": data}
-                elif response.status_code == 429 or response.status_code >= 500:
-                    problem = f"HTTP {response.status_code}"
-                    retry_after = _retry_after(response)
+                        return parsed if isinstance(parsed, dict) else {"items": parsed}
+                elif status == 429 or status >= 500:
+                    problem = f"HTTP {status}"
+                    retry_after = _retry_after(headers)
                 else:
                     raise RaribleError(
-                        f"{method} {_path(url)} failed with HTTP {response.status_code}: "
-                        f"{_detail(response)}"
+                        f"{method} {_path(url)} failed with HTTP {status}: {_detail(data)}"
                     )
             delay = self.retry.delay(attempt, retry_after)
             if time.monotonic() - started + delay > self.retry.give_up_after_s:
@@ -167,23 +203,24 @@ class RaribleClient:
     def _write(self, what: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send once. Never retried here: see the module docstring."""
         try:
-            response = self._http.post(url, json=body, timeout=self.timeout_s)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            status, _headers, data = self._send("POST", url, body=body)
+        except (requests.ConnectionError, requests.Timeout, DeadlineExceeded) as exc:
             raise AmbiguousSubmission(f"{what}: {type(exc).__name__} while sending") from None
-        status = response.status_code
+        except HttpLimitError as exc:  # the request went out; its answer was refused
+            raise AmbiguousSubmission(f"{what}: answer refused ({exc.reason})") from None
         if status in (401, 403):
-            raise RaribleAuthError(what, status, _detail(response))
+            raise RaribleAuthError(what, status, _detail(data))
         if 400 <= status < 500 and status not in (408, 429):
-            raise RaribleRejected(what, status, _detail(response))
-        if not response.ok:
-            raise AmbiguousSubmission(f"{what}: HTTP {status} ({_detail(response)})")
+            raise RaribleRejected(what, status, _detail(data))
+        if not 200 <= status < 400:
+            raise AmbiguousSubmission(f"{what}: HTTP {status} ({_detail(data)})")
         try:
-            data = response.json()
+            parsed = safe_json.loads(data, source=what)
         except ValueError:
             raise AmbiguousSubmission(
                 f"{what}: HTTP {status} with a body that is not JSON"
             ) from None
-        return data if isinstance(data, dict) else {}
+        return parsed if isinstance(parsed, dict) else {}
 
     def _pages(
         self, url: str, params: dict[str, Any], items_key: str, size: int

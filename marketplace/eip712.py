@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
 from marketplace.assets import Asset, AssetType, LazyMint721, OrderData, Part
+from marketplace.signing_stack import Account, encode_typed_data
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

@@ -8,16 +8,18 @@ bounds) and the first problem is named: `crypto.mac: must be hexadecimal`.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from storage.net import safe_json
 
 MAX_KEYSTORE_BYTES = 8192  # a v3 keystore is about 500 bytes; more is not a keystore
 MIN_READ_SCRYPT_N = 2
 MAX_SCRYPT_N = 2**20  # eth-account's default is 2^18; 2^20 already takes seconds
 MAX_SCRYPT_MEMORY = 2**30  # 128 * r * n bytes
 MAX_PBKDF2_ROUNDS = 10_000_000
+_MAX_KEYSTORE_DEPTH = 8  # a v3 keystore nests 4 levels
 
 
 class KeystoreMalformed(ValueError):
@@ -90,13 +92,13 @@ def parse_keystore(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_KEYSTORE_BYTES:
         raise KeystoreMalformed(f"larger than {MAX_KEYSTORE_BYTES} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         raise KeystoreMalformed("not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise KeystoreMalformed(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise KeystoreMalformed("not valid JSON (nested too deeply)") from None
+    try:  # depth-checked before the parser recurses (storage/net/safe_json.py)
+        data = safe_json.loads(raw, source="keystore", max_depth=_MAX_KEYSTORE_DEPTH)
+    except safe_json.UnsafeJson as exc:
+        raise KeystoreMalformed(f"not valid JSON ({exc.reason})") from None
     if not isinstance(data, dict):
         raise KeystoreMalformed("not a JSON object")
     data = _lower_keys(data)  # eth-keyfile accepts "Crypto" (older wallets) the same way

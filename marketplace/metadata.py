@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import regex
+
 from storage.ipfs.cid import Cid, InvalidCid
 
 if TYPE_CHECKING:
@@ -30,6 +32,10 @@ MAX_VALUE = 200
 _TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links, tables
+# Format characters are dropped (bidi overrides, invisible text) except the joiners that
+# build emoji sequences (👩‍👩‍👧) and some scripts' letters.
+_JOINERS = frozenset("\u200c\u200d")
+_GRAPHEME = regex.compile(r"\X")  # a user-perceived character: an emoji ZWJ sequence, é + ◌́
 
 
 class MetadataError(ValueError):
@@ -70,12 +76,26 @@ def plain_text(value: object, *, limit: int) -> str:
     text = "".join(
         " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char
         for char in text
-        if unicodedata.category(char) not in ("Cf", "Cs", "Co", "Cn")
+        if char in _JOINERS or unicodedata.category(char) not in ("Cf", "Cs", "Co", "Cn")
     )
     text = _SPACE.sub(" ", text).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+    return cut(text, limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` in at most `limit` code points, cut between grapheme clusters (never inside an
+    emoji sequence or between a letter and its accent), with "…" when anything was cut."""
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = 0
+    for match in _GRAPHEME.finditer(text):
+        grapheme = match.group()
+        if size + len(grapheme) > limit - 1:
+            break
+        kept.append(grapheme)
+        size += len(grapheme)
+    return "".join(kept).rstrip() + "…"
 
 
 def _escape_markdown(text: str) -> str:
@@ -109,7 +129,8 @@ def build_metadata(facts: ArtworkFacts) -> dict[str, Any]:
     source_name = plain_text(facts.source.name or "", limit=MAX_VALUE)
     creator = plain_text(facts.source.creator or "", limit=MAX_VALUE) or "unknown"
     source_ref = plain_text(f"{facts.source.marketplace}:{facts.source.item_id}", limit=MAX_VALUE)
-    name = plain_text(f"{category} #{facts.artwork_id}", limit=MAX_NAME)
+    suffix = f" #{facts.artwork_id}"  # always kept: two artworks never share a name
+    name = cut(category, MAX_NAME - len(suffix)) + suffix
     description_text = plain_text(
         f"A VQGAN+CLIP variation of {source_name or source_ref} by {creator} "
         f"({facts.source.marketplace}), generated for the prompt “{prompt}”, "

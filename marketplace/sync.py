@@ -4,7 +4,9 @@ Bids are read per published item (all statuses, so cancellations and fills show 
 upserted by order hash; only rows whose status or price changed are touched. Sales are read
 from the SELL activity feed of our address with a stored cursor, one transaction per page
 (rows and cursor together), so an interrupted sync resumes where it stopped and a re-read page
-adds nothing twice. Amounts are exact decimals computed from the wei strings.
+adds nothing twice. Amounts are exact decimals computed from the wei strings, each bounded
+before it becomes a Decimal (storage/money.py): one absurd bid (`1E+999999999`) is skipped
+and reported by its order hash, and the other bids and sales are still recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlmodel import col, select
 from marketplace.market import Market
 from storage.db import session_scope
 from storage.models.market import Bid, IntentStatus, MarketOrder, MintIntent, Sale, SyncCursor
+from storage.money import parse_amount
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -82,31 +85,36 @@ def _currency(asset_type: dict[str, Any], weth: str | None) -> tuple[str, str | 
     return f"{asset_class}:{contract}", None, None
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _decimal(value: Any, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    return Decimal(str(value))
+    return parse_amount(value, what)
 
 
 def parse_bid(order: dict[str, Any], item: PublishedItem, weth: str | None) -> dict[str, Any]:
     """An indexer Order (a bid on our item) -> the Bid columns."""
+    label = f"bid {order.get('hash') if isinstance(order, dict) else None} on {item.item_id}"
     try:
         make, take = order["make"], order["take"]
-        make_value = Decimal(str(make["value"]))
-        take_value = Decimal(str(take["value"]))
         order_id = str(order["hash"])
+        make_value = parse_amount(make["value"], "make.value")
+        take_value = parse_amount(take["value"], "take.value")
         maker = str(order["maker"]).split(":")[-1].lower()
-    except (KeyError, TypeError, ArithmeticError) as exc:
-        raise SyncError(f"bid on {item.item_id} is malformed ({exc!r})") from None
-    currency, symbol, decimals = _currency(make.get("assetType", {}), weth)
-    if take_value <= 0:
-        raise SyncError(f"bid {order_id} on {item.item_id} takes {take_value} items")
-    if decimals is not None:
-        price: Decimal | None = _exact_ratio(make_value, take_value, decimals)
-    elif make.get("valueDecimal") is not None:  # the API's own decimal amount
-        price = _exact_ratio(Decimal(str(make["valueDecimal"])), take_value, 0)
-    else:
-        price = None
+        currency, symbol, decimals = _currency(make.get("assetType", {}), weth)
+        if take_value <= 0:
+            raise SyncError(f"bid {order_id} on {item.item_id} takes {take_value} items")
+        if decimals is not None:
+            price: Decimal | None = _exact_ratio(make_value, take_value, decimals)
+        elif make.get("valueDecimal") is not None:  # the API's own decimal amount
+            value = parse_amount(make["valueDecimal"], "make.valueDecimal")
+            price = _exact_ratio(value, take_value, 0)
+        else:
+            price = None
+        price_usd = _decimal(order.get("takePriceUsd") or order.get("priceUsd"), "priceUsd")
+    except SyncError:
+        raise
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        raise SyncError(f"{label} is malformed ({_reason(exc)})") from None
     status = "CANCELLED" if order.get("cancelled") else str(order.get("status") or "ACTIVE")
     return {
         "order_id": order_id,
@@ -118,9 +126,13 @@ def parse_bid(order: dict[str, Any], item: PublishedItem, weth: str | None) -> d
         "price": price,
         "make_value": make_value,
         "take_value": take_value,
-        "price_usd": _decimal(order.get("takePriceUsd") or order.get("priceUsd")),
+        "price_usd": price_usd,
         "status": status,
     }
+
+
+def _reason(exc: Exception) -> str:
+    return f"missing {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
 
 
 def sync_bids(engine: Engine, market: Market, mode: str, *, weth: str | None) -> SyncReport:
@@ -175,11 +187,15 @@ def parse_sale(activity: dict[str, Any], artwork_id: int | None, item_id: str) -
     try:
         payment = activity.get("payment") or {}
         currency, _, _ = _currency(payment.get("type") or {}, None)
-        price = Decimal(str(activity["price"]))
+        price = parse_amount(activity["price"], "price")
+        amount = _decimal(payment.get("value"), "payment.value")
+        price_usd = _decimal(activity.get("priceUsd"), "priceUsd")
         sold_at = datetime.fromisoformat(str(activity["date"]).replace("Z", "+00:00"))
         buyer = str(activity["buyer"]).split(":")[-1].lower()
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise SyncError(f"sale {activity.get('id')} of {item_id} is malformed ({exc!r})") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        raise SyncError(
+            f"sale {activity.get('id')} of {item_id} is malformed ({_reason(exc)})"
+        ) from None
     seller = activity.get("seller")
     return {
         "activity_id": str(activity["id"]),
@@ -191,9 +207,9 @@ def parse_sale(activity: dict[str, Any], artwork_id: int | None, item_id: str) -
         "buyer": buyer,
         "seller": str(seller).split(":")[-1].lower() if seller else None,
         "price": price,
-        "amount": _decimal(payment.get("value")),
+        "amount": amount,
         "currency": currency,
-        "price_usd": _decimal(activity.get("priceUsd")),
+        "price_usd": price_usd,
         "sold_at": sold_at,
     }
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_utils import to_checksum_address
 
 from marketplace.eip712 import sign_with_key
 from marketplace.keystore_format import MAX_SCRYPT_N, KeystoreMalformed, parse_keystore
+from marketplace.signing_stack import Account
 
 KEYSTORE_NAME = "keystore.json"
 MIN_PASSPHRASE_LENGTH = 8

@@ -47,6 +47,15 @@ class MalformedResponse(TransientError):
         super().__init__(f"malformed response from {url}: {reason}")
 
 
+class RefusedResponse(ScrapeError):
+    """An answer we will not use: too large, nested too deeply, or redirected somewhere we do
+    not go. Not transient: the same request would get the same answer."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(f"response from {url} refused: {reason}")
+
+
 class ItemError(ScrapeError):
     """One item of a page could not be normalised; the rest of the page goes on."""
 

@@ -3,7 +3,11 @@
 - a token bucket per host (rate and burst configurable), so no marketplace sees more than
   `rate_per_second` requests per second from us however many collections run at once;
 - one concurrency limit over all hosts;
-- connect/read timeouts on every request;
+- connect/read timeouts on every request, and a total deadline per attempt (a server that
+  drips one byte at a time cannot hold a run), a cap on the decoded body (an endless body or
+  a gzip bomb stops at the cap), JSON parsed with a bounded depth, and redirects that never
+  carry the API key to another origin nor reach link-local/private addresses
+  (storage/net/bounded.py, storage/net/safe_json.py);
 - retries with exponential backoff and jitter on 429, 5xx, timeouts, dropped connections and
   truncated JSON; a `Retry-After` header wins over our own backoff and pauses the whole host
   (every thread), not only the request that got it;
@@ -16,7 +20,6 @@ Only reads go through here: retrying them is always safe.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
 import threading
@@ -27,7 +30,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from scraper.errors import (
     ApiKeyMissing,
@@ -35,7 +37,16 @@ from scraper.errors import (
     HttpStatusError,
     MalformedResponse,
     RateLimited,
+    RefusedResponse,
     TransientError,
+)
+from storage.net import safe_json
+from storage.net.bounded import (
+    BoundedHttp,
+    DeadlineExceeded,
+    HttpLimits,
+    RedirectRefused,
+    ResponseTooLarge,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +66,8 @@ class HttpPolicy:
     jitter: float = 0.5  # the delay is drawn from [d * (1 - jitter), d]
     max_retry_after_s: float = 300.0  # a longer wait ends the run; the cursor keeps the place
     user_agent: str = "nftbot/0.1"
+    deadline_s: float = 120.0  # one attempt, all of it: connect, redirects, headers, body
+    max_body_bytes: int = 32 * 2**20  # decoded JSON body of one answer
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,10 @@ class HostRateLimiter:
                 self._buckets[key] = TokenBucket(self.rate, self.burst)
             return self._buckets[key]
 
+    def acquire(self, url: str) -> float:
+        """Take a token for `url`'s host (see TokenBucket.acquire)."""
+        return self.bucket(url).acquire()
+
 
 @dataclass
 class HttpStats:
@@ -164,7 +181,6 @@ class HttpClient:
         self,
         policy: HttpPolicy,
         *,
-        session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -174,16 +190,20 @@ class HttpClient:
         self._slots = threading.BoundedSemaphore(policy.concurrency)
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.session = session or requests.Session()
         # Keep-alive connections for every concurrent slot, not urllib3's default of 10 shared.
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(10, policy.concurrency))
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers["User-Agent"] = policy.user_agent
-        self.session.headers["Accept"] = "application/json"
+        self.http = BoundedHttp(
+            HttpLimits(
+                timeout_s=policy.timeout_s,
+                deadline_s=policy.deadline_s,
+                max_body_bytes=policy.max_body_bytes,
+            ),
+            user_agent=policy.user_agent,
+            accept="application/json",
+            pool_size=max(10, policy.concurrency),
+        )
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -210,7 +230,7 @@ class HttpClient:
         auth: ApiAuth | None = None,
     ) -> Any:
         """Send a read request and return the decoded JSON, retrying what is worth retrying."""
-        headers = auth.headers() if auth else {}  # a missing key fails before any request
+        credentials = auth.headers() if auth else {}  # a missing key fails before any request
         bucket = self.limiter.bucket(url)
         last_problem = ""
         for attempt in range(1, self.policy.max_attempts + 1):
@@ -219,36 +239,34 @@ class HttpClient:
             try:
                 with self._slots:
                     self.stats.add(requests=1)
-                    response = self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json_body,
-                        headers=headers,
-                        timeout=self.policy.timeout_s,
-                        allow_redirects=True,
+                    # The read happens inside the slot: it is the slow part.
+                    answer, body = self.http.request(
+                        method, url, params=params, json_body=json_body, credentials=credentials
                     )
-                    body = response.content  # read inside the slot: the read is the slow part
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (ResponseTooLarge, RedirectRefused) as exc:
+                raise RefusedResponse(url, exc.reason) from None  # the same again next time
+            except (DeadlineExceeded, requests.Timeout, requests.ConnectionError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
             else:
-                status = response.status_code
-                if status in (401, 403) and auth is not None:
+                status = answer.status
+                if status in (401, 403) and auth is not None and answer.credentials_sent:
                     raise ApiKeyRejected(auth.service, auth.setting, status, url)
                 if status in RETRY_STATUSES:
                     last_problem = f"HTTP {status}"
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
                 elif status >= 400:
-                    raise HttpStatusError(url, status, body.decode("utf-8", "replace"))
+                    raise HttpStatusError(answer.url, status, body.decode("utf-8", "replace"))
                 else:
-                    self._respect_quota(bucket, response.headers)
+                    self._respect_quota(bucket, answer.headers)
                     try:
-                        return json.loads(body)
-                    except ValueError as exc:
+                        return safe_json.loads(body, source=url)
+                    except safe_json.JsonTooDeep as exc:
+                        raise RefusedResponse(url, exc.reason) from None
+                    except safe_json.UnsafeJson as exc:
                         # A truncated body is usually a dropped connection: worth a retry.
-                        last_problem = f"invalid JSON ({exc})"
+                        last_problem = exc.reason
                         if attempt == self.policy.max_attempts:
-                            raise MalformedResponse(url, str(exc)) from None
+                            raise MalformedResponse(url, exc.reason) from None
             if attempt == self.policy.max_attempts:
                 break
             delay = self._delay(attempt, retry_after, url)

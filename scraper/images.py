@@ -10,7 +10,9 @@ URIs: `ipfs://<cid>[/path]` (tried through each gateway in order), `https://` / 
 - pixels: the header's width x height must be under the pixel cap *before* anything is
   decoded, which is what stops a decompression bomb (a few KB that inflate to gigabytes);
 - addresses: no connection to link-local, or (unless allowed) loopback/private addresses, on
-  any redirect hop (scraper/addresses.py);
+  any redirect hop (storage/net/addresses.py);
+- time: every download has a total deadline (storage/net/bounded.py), so a server that
+  drips one byte at a time is abandoned, not waited for;
 - then the image is verified by Pillow (and, when the caller passes `validate`, decoded in
   full by it) and stored under its sha256: the same image found under two listings is kept
   once.
@@ -28,20 +30,25 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from pathlib import Path
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import requests
 from PIL import Image
-from requests.adapters import HTTPAdapter
 
-from scraper.addresses import AddressRefused, guarded_pool_classes
 from scraper.errors import DownloadRefused
 from scraper.http import HostRateLimiter
 from storage.blobstore import BlobStore
+from storage.net.bounded import (
+    BoundedHttp,
+    DeadlineExceeded,
+    HttpLimits,
+    RedirectRefused,
+    ResponseTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
 _ACCEPTED_TYPES = {
     "image/png": "PNG",
     "image/jpeg": "JPEG",
@@ -60,9 +67,10 @@ class DownloadPolicy:
     max_bytes: int = 50_000_000
     max_pixels: int = 64_000_000
     allow_private: bool = False
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # each connect and read
     user_agent: str = "nftbot/0.1"
     max_redirects: int = 5
+    deadline_s: float = 120.0  # one download, all of it (each gateway has its own)
 
     def __post_init__(self) -> None:
         # Each gateway ends in exactly one slash, so gateway + "<cid>/<path>" is a URL.
@@ -105,19 +113,22 @@ class ImageDownloader:
         # raises ValueError with the reason for bytes that pass the checks here but cannot
         # be used (truncated, corrupt), so they are refused now rather than at `prepare`.
         self.validate = validate
-        self.session = requests.Session()
-        self.session.trust_env = False  # a proxy from the environment would bypass the guard
-        self.session.headers["User-Agent"] = policy.user_agent
-        self.session.headers["Accept"] = "image/png,image/jpeg,image/gif,image/webp;q=0.9"
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
-        adapter.poolmanager.pool_classes_by_scheme = guarded_pool_classes(
-            allow_private=policy.allow_private
+        self.http = BoundedHttp(
+            HttpLimits(
+                timeout_s=policy.timeout_s,
+                deadline_s=policy.deadline_s,
+                max_body_bytes=policy.max_bytes,
+                max_redirects=policy.max_redirects,
+            ),
+            user_agent=policy.user_agent,
+            accept="image/png,image/jpeg,image/gif,image/webp;q=0.9",
+            allow_private=policy.allow_private,
+            guard_all_hops=True,
+            pool_size=16,
         )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def fetch(self, uri: str) -> FetchedImage:
         """Download, check and store one image. Raises DownloadRefused with the reason."""
@@ -155,31 +166,26 @@ class ImageDownloader:
         raise DownloadRefused(uri, "no gateway could serve it: " + "; ".join(problems))
 
     def _fetch_url(self, uri: str, url: str) -> FetchedImage:
-        for _hop in range(self.policy.max_redirects + 1):
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise DownloadRefused(uri, f"redirect to a non-HTTP URL {url!r}")
-            if self.limiter is not None:
-                self.limiter.bucket(url).acquire()
-            try:
-                response = self.session.get(
-                    url, stream=True, timeout=self.policy.timeout_s, allow_redirects=False
-                )
-            except AddressRefused as exc:
-                raise DownloadRefused(uri, f"address of {url} refused: {exc.reason}") from None
-            except requests.RequestException as exc:
-                raise _TryNext(f"{type(exc).__name__}: {exc}") from None
-            with response:
-                if response.is_redirect:
-                    location = response.headers.get("Location", "")
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code != 200:
-                    raise _TryNext(f"HTTP {response.status_code} from {url}")
-                content_type = response.headers.get("Content-Type", "")
-                self._check_declared(uri, response.headers.get("Content-Length"), content_type)
-                data = self._read_capped(uri, response)
-            return self._keep(uri, data, content_type, url)
-        raise DownloadRefused(uri, f"more than {self.policy.max_redirects} redirects")
+        before_hop = self.limiter.acquire if self.limiter is not None else None
+        try:
+            with self.http.exchange("GET", url, before_hop=before_hop) as answer:
+                if answer.status != 200:
+                    raise _TryNext(f"HTTP {answer.status} from {answer.url}")
+                content_type = answer.headers.get("Content-Type", "")
+                self._check_declared(uri, answer.headers.get("Content-Length"), content_type)
+                data = answer.read(self.policy.max_bytes)
+                final_url = answer.url
+        except ResponseTooLarge:
+            raise DownloadRefused(
+                uri, f"body is over the {self.policy.max_bytes}-byte cap; stopped reading"
+            ) from None
+        except RedirectRefused as exc:
+            raise DownloadRefused(uri, f"{exc.url}: {exc.reason}") from None
+        except DeadlineExceeded as exc:
+            raise _TryNext(f"{exc.url}: {exc.reason}") from None
+        except requests.RequestException as exc:
+            raise _TryNext(f"{type(exc).__name__}: {exc}") from None
+        return self._keep(uri, data, content_type, final_url)
 
     # --- checks ----------------------------------------------------------------------------
 
@@ -197,20 +203,6 @@ class ImageDownloader:
                 )
         _media_format(uri, content_type)  # refuses text/html, svg, ... before reading
 
-    def _read_capped(self, uri: str, response: requests.Response) -> bytes:
-        buffer = io.BytesIO()
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                buffer.write(chunk)
-                if buffer.tell() > self.policy.max_bytes:
-                    raise DownloadRefused(
-                        uri,
-                        f"body is over the {self.policy.max_bytes}-byte cap; stopped reading",
-                    )
-        except requests.RequestException as exc:
-            raise _TryNext(f"body read failed: {exc}") from None
-        return buffer.getvalue()
-
     def _decode_data_uri(self, uri: str) -> bytes:
         header, sep, payload = uri.partition(",")
         if not sep:
@@ -226,57 +218,97 @@ class ImageDownloader:
         return unquote_to_bytes(payload)
 
     def _keep(self, uri: str, data: bytes, content_type: str, url: str) -> FetchedImage:
-        if len(data) > self.policy.max_bytes:
-            raise DownloadRefused(uri, f"{len(data)} bytes is over the {self.policy.max_bytes} cap")
-        if not data:
-            raise DownloadRefused(uri, "empty body")
-        sniffed = sniff_format(data)
-        if sniffed is None:
-            raise DownloadRefused(
-                uri, f"content is not a PNG/JPEG/GIF/WebP image (starts with {data[:16]!r})"
-            )
-        declared = _media_format(uri, content_type)
-        if declared is not None and declared != sniffed:
-            raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
-        width, height = self._check_pixels(uri, data, sniffed)
-        if self.validate is not None:
-            try:
-                self.validate(data)
-            except ValueError as exc:
-                raise DownloadRefused(uri, f"unusable image: {exc}") from None
-        ref = self.blobs.put_bytes(data)
-        return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
+        return keep_image(
+            uri, data, content_type, url, policy=self.policy, blobs=self.blobs,
+            validate=self.validate,
+        )  # fmt: skip
 
-    def _check_pixels(self, uri: str, data: bytes, sniffed: str) -> tuple[int, int]:
-        cap = self.policy.max_pixels
-        try:
-            with warnings.catch_warnings():
-                # Our cap is the explicit one; Pillow's own bomb warning would only repeat it.
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as image:  # reads the header only
-                    width, height = image.size
-                    if width * height > cap:
-                        raise DownloadRefused(
-                            uri,
-                            f"{width}x{height} = {width * height} pixels is over the {cap}-pixel"
-                            " cap (decompression bomb guard, BOT_DOWNLOAD_MAX_PIXELS)",
-                        )
-                    if image.format != sniffed:
-                        raise DownloadRefused(
-                            uri, f"magic bytes say {sniffed} but Pillow reads {image.format}"
-                        )
-                    image.verify()  # structure and checksums, without decoding the pixels
-        except DownloadRefused:
-            raise
-        except Image.DecompressionBombError as exc:
-            # Pillow's hard limit (2x its default) fires before we see the size.
+
+def store_local_image(
+    path: Path,
+    *,
+    policy: DownloadPolicy,
+    blobs: BlobStore,
+    validate: Callable[[bytes], object] | None = None,
+) -> FetchedImage:
+    """A local file (`bot import kaggle --images`) through the same checks as a download:
+    the byte cap before reading, raster type by magic bytes, the pixel cap, a verify, and the
+    caller's full decode (`validate`, as `ImageDownloader` takes it)."""
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > policy.max_bytes:
             raise DownloadRefused(
-                uri, f"decompression bomb: {exc} (our cap is {cap} pixels)"
-            ) from None
-        except Exception as exc:  # Pillow raises many types for broken files
-            detail = " ".join(str(exc).split())  # one line (Pillow's messages may hold newlines)
-            raise DownloadRefused(uri, f"corrupt {sniffed} image: {detail}") from None
-        return width, height
+                where,
+                f"{size} bytes is over the {policy.max_bytes}-byte cap (BOT_DOWNLOAD_MAX_BYTES)",
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(policy.max_bytes + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise DownloadRefused(where, f"cannot read it ({exc.strerror or exc})") from None
+    return keep_image(where, data, "", where, policy=policy, blobs=blobs, validate=validate)
+
+
+def keep_image(
+    uri: str,
+    data: bytes,
+    content_type: str,
+    url: str,
+    *,
+    policy: DownloadPolicy,
+    blobs: BlobStore,
+    validate: Callable[[bytes], object] | None = None,
+) -> FetchedImage:
+    """Check downloaded (or local) bytes and store them by sha256; DownloadRefused says why."""
+    if len(data) > policy.max_bytes:
+        raise DownloadRefused(uri, f"{len(data)} bytes is over the {policy.max_bytes} cap")
+    if not data:
+        raise DownloadRefused(uri, "empty body")
+    sniffed = sniff_format(data)
+    if sniffed is None:
+        raise DownloadRefused(
+            uri, f"content is not a PNG/JPEG/GIF/WebP image (starts with {data[:16]!r})"
+        )
+    declared = _media_format(uri, content_type)
+    if declared is not None and declared != sniffed:
+        raise DownloadRefused(uri, f"declared {content_type!r} but the bytes are {sniffed}")
+    width, height = _check_pixels(uri, data, sniffed, policy.max_pixels)
+    if validate is not None:
+        try:
+            validate(data)
+        except ValueError as exc:
+            raise DownloadRefused(uri, f"unusable image: {exc}") from None
+    ref = blobs.put_bytes(data)
+    return FetchedImage(ref.sha256, ref.size, sniffed, width, height, url)
+
+
+def _check_pixels(uri: str, data: bytes, sniffed: str, cap: int) -> tuple[int, int]:
+    try:
+        with warnings.catch_warnings():
+            # Our cap is the explicit one; Pillow's own bomb warning would only repeat it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                width, height = image.size
+                if width * height > cap:
+                    raise DownloadRefused(
+                        uri,
+                        f"{width}x{height} = {width * height} pixels is over the {cap}-pixel"
+                        " cap (decompression bomb guard, BOT_DOWNLOAD_MAX_PIXELS)",
+                    )
+                if image.format != sniffed:
+                    raise DownloadRefused(
+                        uri, f"magic bytes say {sniffed} but Pillow reads {image.format}"
+                    )
+                image.verify()  # structure and checksums, without decoding the pixels
+    except DownloadRefused:
+        raise
+    except Image.DecompressionBombError as exc:
+        # Pillow's hard limit (2x its default) fires before we see the size.
+        raise DownloadRefused(uri, f"decompression bomb: {exc} (our cap is {cap} pixels)") from None
+    except Exception as exc:  # Pillow raises many types for broken files
+        detail = " ".join(str(exc).split())  # one line (Pillow's messages may hold newlines)
+        raise DownloadRefused(uri, f"corrupt {sniffed} image: {detail}") from None
+    return width, height
 
 
 def sniff_format(data: bytes) -> str | None:

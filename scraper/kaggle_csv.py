@@ -5,25 +5,40 @@ rights, royalty, cid, path. The rows come from NFT Showroom on Hive, so the mark
 `hive` and prices are in the row's `symbol` (SWAP.HIVE). A listing's id is
 `<art_series>:<cid>`: `art_series` alone repeats for different works in a few rows.
 
-Every bad row is reported with its line number and the reason and skipped; the good rows are
-imported in one transaction. The file contains exact duplicate rows (69 in the 2021 dataset);
-they collapse into one listing and are counted, not reported as errors.
+The file is opened by the reader `bot eda --input` shares (scraper/csv_file.py: encoding,
+BOM, not-a-CSV, duplicate or missing columns). Every bad row is reported with its line number
+and the reason and skipped. Money and counts are bounded before they become numbers
+(storage/money.py). The import streams: rows are validated and upserted in batches of
+`BATCH_ROWS`, each batch its own short transaction, so memory stays flat for any file size and
+other commands can write between batches; an interrupted import is completed by running it
+again (it is idempotent). Exact duplicate rows (69 in the 2021 dataset) collapse into one
+listing and are counted, not reported as errors; the later row wins.
+
+Local images (`--images`) pass the downloader's checks (byte cap, raster type by magic bytes,
+pixel cap). A refused image is reported on its row; the listing is kept with its CID and the
+reason in `image_error`, so `bot images fetch --retry-refused` can try the IPFS copy.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import posixpath
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 
+from scraper.csv_file import CsvFile, CsvFormatError, RowProblem, iter_rows, open_csv
+from scraper.errors import DownloadRefused
+from scraper.images import DownloadPolicy, store_local_image
+from storage.batches import write_transaction
 from storage.blobstore import BlobStore
 from storage.listings import UpsertOutcome, upsert_listings
+from storage.money import MoneyError, parse_amount, parse_count
 
 REQUIRED_COLUMNS = (
     "title", "name", "creator", "art_series", "price", "symbol", "type", "likes", "nsfw",
@@ -31,12 +46,27 @@ REQUIRED_COLUMNS = (
 )  # fmt: skip
 MARKETPLACE = "hive"
 SOURCE = "kaggle"
+BATCH_ROWS = 5000
+MAX_KEPT_ERRORS = 1000  # reported in full; beyond that only counted
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
 
-class KaggleFormatError(ValueError):
-    """The file as a whole is not in the dataset's format (e.g. a column is missing)."""
+class _RawJson:
+    """The row as the file had it, as `json.dumps(row, ensure_ascii=False, sort_keys=True)`
+    has written it since the first import (so re-importing an unchanged file changes
+    nothing), but assembled from the header's sorted keys: twice as fast for a million rows."""
+
+    def __init__(self, header: list[str]) -> None:
+        self._pairs = [(name, encode_basestring(name) + ": ") for name in sorted(header)]
+
+    def __call__(self, raw: dict[str, str]) -> str:
+        return (
+            "{" + ", ".join([key + encode_basestring(raw[name]) for name, key in self._pairs]) + "}"
+        )
+
+
+KaggleFormatError = CsvFormatError  # the file as a whole is not the dataset's format
 
 
 @dataclass(frozen=True)
@@ -50,158 +80,260 @@ class RowError:
 
 
 @dataclass
-class KaggleReadResult:
-    rows: list[dict[str, Any]] = field(default_factory=list)
+class _Problems:
     errors: list[RowError] = field(default_factory=list)
-    duplicates: int = 0
-    lines: list[int] = field(default_factory=list)  # line number of each row in `rows`
+    error_count: int = 0
+
+    def add(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(error)
 
 
 @dataclass
-class KaggleImportReport:
-    read: KaggleReadResult
+class KaggleReadResult(_Problems):
+    """The whole file in memory (the `bot scrape kaggle` source pages through it)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    lines: list[int] = field(default_factory=list)  # line number of each row in `rows`
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KaggleImportReport(_Problems):
+    listings: int = 0  # distinct listings in the file
+    duplicates: int = 0
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     with_image: int = 0
     missing_image: int = 0
+    images_refused: list[RowError] = field(default_factory=list)
+    images_refused_count: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 class _BadRow(ValueError):
     pass
 
 
-def read_kaggle_csv(csv_path: Path, images_dir: Path | None = None) -> KaggleReadResult:
-    """Parse and validate every row. Listing fields come back ready for `upsert_listing`;
-    `image_path` is set where the image exists under `images_dir`."""
-    result = KaggleReadResult()
-    seen: dict[str, int] = {}
+def open_kaggle_csv(csv_path: Path) -> CsvFile:
+    return open_csv(csv_path, REQUIRED_COLUMNS)
+
+
+def iter_kaggle_rows(
+    source: CsvFile, images_dir: Path | None = None
+) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line, listing fields) for each good row, (line, RowError) for each bad one."""
     images_root = images_dir.resolve() if images_dir else None
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise KaggleFormatError(f"{csv_path}: missing column(s) {', '.join(missing)}")
-        for raw in reader:
-            line = reader.line_num
-            item = _describe(raw)
-            try:
-                fields = _parse_row(raw, images_root)
-            except _BadRow as exc:
-                result.errors.append(RowError(line, item, str(exc)))
-                continue
-            key = fields["item_id"]
-            if key in seen:
-                result.duplicates += 1
-                result.rows[seen[key]] = fields  # the later row wins, as a re-import would
-                continue
-            seen[key] = len(result.rows)
-            result.rows.append(fields)
-            result.lines.append(line)
+    raw_json = _RawJson(source.header)
+    for line, raw in iter_rows(source):
+        if isinstance(raw, RowProblem):
+            yield line, RowError(line, "?", raw.reason)
+            continue
+        try:
+            yield line, _parse_row(raw, images_root, raw_json)
+        except _BadRow as exc:
+            yield line, RowError(line, _describe(raw), str(exc))
+
+
+def read_kaggle_csv(csv_path: Path, images_dir: Path | None = None) -> KaggleReadResult:
+    """Parse and validate every row into memory. Listing fields come back ready for
+    `upsert_listing`; `image_path` is set where the image exists under `images_dir`."""
+    source = open_kaggle_csv(csv_path)
+    result = KaggleReadResult(warnings=list(source.warnings))
+    seen: dict[str, int] = {}
+    for line, fields in iter_kaggle_rows(source, images_dir):
+        if isinstance(fields, RowError):
+            result.add(fields)
+            continue
+        key = fields["item_id"]
+        if key in seen:
+            result.duplicates += 1
+            result.rows[seen[key]] = fields  # the later row wins, as a re-import would
+            continue
+        seen[key] = len(result.rows)
+        result.rows.append(fields)
+        result.lines.append(line)
     return result
 
 
 def import_kaggle_csv(
-    session: Session, blobs: BlobStore, csv_path: Path, images_dir: Path | None = None
+    engine: Engine,
+    blobs: BlobStore,
+    csv_path: Path,
+    images_dir: Path | None = None,
+    *,
+    image_policy: DownloadPolicy | None = None,
+    validate_image: Callable[[bytes], object] | None = None,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], None] | None = None,
+    opened: CsvFile | None = None,
 ) -> KaggleImportReport:
-    """Read, validate, store images in the blob store and upsert listings (caller commits)."""
-    report = KaggleImportReport(read=read_kaggle_csv(csv_path, images_dir))
-    for fields in report.read.rows:
+    """Stream the file into the store in batches (see the module docstring).
+
+    `progress(line)` is called after each committed batch with the last line read; `opened`
+    is the file as `open_kaggle_csv` already checked it (saves a second pass);
+    `validate_image(data)` decodes a local image in full and raises ValueError for one that
+    cannot be used (the check `bot images fetch` applies to downloads).
+    """
+    source = opened or open_kaggle_csv(csv_path)
+    policy = image_policy or DownloadPolicy()
+    report = KaggleImportReport(warnings=list(source.warnings))
+    seen: set[str] = set()
+    batch: dict[str, tuple[int, dict[str, Any]]] = {}
+    repeated: set[str] = set()  # keys of this batch already stored by an earlier batch
+    last_line = 0
+    # One writer thread: while it stores batch k (SQLite works without the GIL), this thread
+    # parses batch k+1. At most two batches are in memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        writing: Future[None] | None = None
+        written_line = 0
+
+        def hand_over(rows: dict[str, tuple[int, dict[str, Any]]], again: set[str]) -> None:
+            nonlocal writing, written_line
+            if writing is not None:
+                writing.result()  # the previous batch is committed (or its error raised)
+                if progress:
+                    progress(written_line)
+            written_line = last_line
+            writing = writer.submit(
+                _store_batch, engine, blobs, policy, validate_image, rows, again, report
+            )
+
+        for line, fields in iter_kaggle_rows(source, images_dir):
+            last_line = line
+            if isinstance(fields, RowError):
+                report.add(fields)
+                continue
+            key = fields["item_id"]
+            if key in seen:
+                report.duplicates += 1
+                if key not in batch:
+                    repeated.add(key)
+            else:
+                seen.add(key)
+                report.listings += 1
+            batch[key] = (line, fields)
+            if len(batch) >= batch_rows:
+                hand_over(batch, repeated)
+                batch, repeated = {}, set()
+        if batch:
+            hand_over(batch, repeated)
+        if writing is not None:
+            writing.result()
+    if progress:
+        progress(last_line)
+    return report
+
+
+def _store_batch(
+    engine: Engine,
+    blobs: BlobStore,
+    policy: DownloadPolicy,
+    validate: Callable[[bytes], object] | None,
+    batch: dict[str, tuple[int, dict[str, Any]]],
+    repeated: set[str],
+    report: KaggleImportReport,
+) -> None:
+    rows = []
+    for line, fields in batch.values():
         image_path = fields.get("image_path")
         if image_path:
-            fields["image_blob"] = blobs.put_file(Path(image_path)).sha256
-            report.with_image += 1
+            try:
+                fields["image_blob"] = store_local_image(
+                    Path(image_path), policy=policy, blobs=blobs, validate=validate
+                ).sha256
+                fields["image_error"] = None
+                report.with_image += 1
+            except DownloadRefused as exc:
+                fields["image_error"] = f"local image refused: {exc.reason}"
+                report.images_refused_count += 1
+                if len(report.images_refused) < MAX_KEPT_ERRORS:
+                    item = fields["item_id"].split(":", 1)[0]
+                    report.images_refused.append(
+                        RowError(line, item, f"image {image_path} refused: {exc.reason}")
+                    )
+                report.missing_image += 1
         else:
             report.missing_image += 1
-    # Rows are unique by item id (duplicates were merged while reading): one batched upsert.
-    for _, outcome in upsert_listings(session, report.read.rows):
+        rows.append(fields)
+    # Rows are unique by item id within the batch: one batched upsert, one short transaction.
+    with write_transaction(engine, lock_table="listings") as session:
+        outcomes = upsert_listings(session, rows)
+    for fields, (_, outcome) in zip(rows, outcomes, strict=True):
+        if fields["item_id"] in repeated:
+            continue  # counted when its first row was stored
         if outcome is UpsertOutcome.NEW:
             report.new += 1
         elif outcome is UpsertOutcome.UPDATED:
             report.updated += 1
         else:
             report.unchanged += 1
-    return report
 
 
 def _describe(raw: dict[str, Any]) -> str:
-    return (raw.get("art_series") or raw.get("name") or raw.get("cid") or "?").strip()
+    text = (raw.get("art_series") or raw.get("name") or raw.get("cid") or "?").strip()
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _parse_row(raw: dict[str, Any], images_root: Path | None) -> dict[str, Any]:
-    if None in raw.values() or None in raw:
-        raise _BadRow("wrong number of fields")
+def _parse_row(
+    raw: dict[str, str], images_root: Path | None, raw_json: Callable[[dict[str, str]], str]
+) -> dict[str, Any]:
     cid = raw["cid"].strip()
     series = raw["art_series"].strip()
     if not series and not cid:
         raise _BadRow("neither art_series nor cid: the row cannot be identified")
     relative = _safe_relative_path(raw["path"].strip())
     image_path = _find_image(images_root, relative) if images_root and relative else None
-    return {
-        "source": SOURCE,
-        "marketplace": MARKETPLACE,
-        "item_id": f"{series}:{cid}",
-        "collection": series.rsplit("_", 1)[0] if "_" in series else series or None,
-        "title": raw["title"].strip() or None,
-        "name": raw["name"].strip() or None,
-        "creator": raw["creator"].strip() or None,
-        "price": _parse_price(raw["price"]),
-        "currency": raw["symbol"].strip() or None,
-        "likes": _parse_int(raw["likes"], "likes"),
-        "nsfw": _parse_bool(raw["nsfw"], "nsfw"),
-        "media_type": raw["type"].strip().upper() or None,
-        "token_count": _parse_int(raw["tokens"], "tokens"),
-        "year": _parse_year(raw["year"]),
-        "rights": raw["rights"].strip() or None,
-        "royalty": _parse_decimal(raw["royalty"], "royalty"),
-        "image_cid": cid or None,
-        "image_uri": f"ipfs://{cid}" if cid else None,
-        "image_path": str(image_path) if image_path else None,
-        "raw_json": json.dumps(raw, ensure_ascii=False, sort_keys=True),
-    }
+    try:
+        fields = {
+            "source": SOURCE,
+            "marketplace": MARKETPLACE,
+            "item_id": f"{series}:{cid}",
+            "collection": series.rsplit("_", 1)[0] if "_" in series else series or None,
+            "title": raw["title"].strip() or None,
+            "name": raw["name"].strip() or None,
+            "creator": raw["creator"].strip() or None,
+            "price": _parse_price(raw["price"]),
+            "currency": raw["symbol"].strip() or None,
+            "likes": _optional_count(raw["likes"], "likes"),
+            "nsfw": _parse_bool(raw["nsfw"], "nsfw"),
+            "media_type": raw["type"].strip().upper() or None,
+            "token_count": _optional_count(raw["tokens"], "tokens"),
+            "year": _parse_year(raw["year"]),
+            "rights": raw["rights"].strip() or None,
+            "royalty": _optional_amount(raw["royalty"], "royalty"),
+            "image_cid": cid or None,
+            "image_uri": f"ipfs://{cid}" if cid else None,
+            "image_path": str(image_path) if image_path else None,
+            "raw_json": raw_json(raw),
+        }
+    except MoneyError as exc:
+        raise _BadRow(str(exc)) from None
+    return fields
 
 
 def _parse_price(text: str) -> Decimal:
-    text = text.strip()
-    if not text:
+    if not text.strip():
         raise _BadRow("missing price")
-    try:
-        price = Decimal(text)
-    except InvalidOperation:
-        raise _BadRow(f"price {text!r} is not a number") from None
-    if not price.is_finite():
-        raise _BadRow(f"price {text!r} is not a finite number")
-    if price < 0:
-        raise _BadRow(f"negative price {text}")
-    return price
+    return parse_amount(text, "price")
 
 
-def _parse_decimal(text: str, column: str) -> Decimal | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise _BadRow(f"{column} {text!r} is not a number") from None
+def _optional_amount(text: str, column: str) -> Decimal | None:
+    return parse_amount(text, column) if text.strip() else None
 
 
-def _parse_int(text: str, column: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise _BadRow(f"{column} {text!r} is not a whole number") from None
+def _optional_count(text: str, column: str) -> int | None:
+    return parse_count(text, column) if text.strip() else None
 
 
 def _parse_year(text: str) -> int:
     text = text.strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise _BadRow(f"year {text!r} is not a year") from None
+    if not text.isascii() or not text.isdigit() or len(text) > 4 or int(text) == 0:
+        raise _BadRow(f"year {text[:20]!r} is not a year")
+    return int(text)
 
 
 def _parse_bool(text: str, column: str) -> bool:
@@ -210,7 +342,7 @@ def _parse_bool(text: str, column: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise _BadRow(f"{column} {text!r} is not True/False")
+    raise _BadRow(f"{column} {text[:20]!r} is not True/False")
 
 
 def _safe_relative_path(path: str) -> str | None:
@@ -219,16 +351,19 @@ def _safe_relative_path(path: str) -> str | None:
         return None
     normalised = posixpath.normpath(path.replace("\\", "/"))
     if normalised.startswith("/") or normalised == ".." or normalised.startswith("../"):
-        raise _BadRow(f"path {path!r} escapes the images directory")
+        raise _BadRow(f"path {path[:100]!r} escapes the images directory")
     return normalised
 
 
 def _find_image(images_root: Path, relative: str) -> Path | None:
     """The image at `images_root/relative`, or directly under the root by file name."""
     for candidate in (images_root / relative, images_root / posixpath.basename(relative)):
-        resolved = candidate.resolve()
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a loop, a NUL, too long
+            raise _BadRow(f"path {relative[:100]!r} cannot be resolved ({exc})") from None
         if not resolved.is_relative_to(images_root):
-            raise _BadRow(f"path {relative!r} escapes the images directory (symlink)")
+            raise _BadRow(f"path {relative[:100]!r} escapes the images directory (symlink)")
         if resolved.is_file():
             return resolved
     return None

@@ -18,13 +18,20 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from scraper.errors import ItemError, MalformedResponse, ScrapeError
 from scraper.http import ApiAuth, HttpClient
-from scraper.source import Page, PriceSeen, ScrapedListing, parse_time, require, scaled
+from scraper.source import (
+    Page,
+    PriceSeen,
+    ScrapedListing,
+    exact_decimal,
+    parse_time,
+    require,
+    scaled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +133,7 @@ class OpenSeaListingsSource(_OpenSeaSource):
         if not offer:
             raise ValueError("listing offers nothing (empty protocol_data.parameters.offer)")
         nft = offer[0]
-        quantity = Decimal(str(nft.get("startAmount", "1")))
+        quantity = exact_decimal(nft.get("startAmount", "1"), "offer[0].startAmount", zero=False)
         token_id = str(require(nft, "identifierOrCriteria", "offer[0]"))
         contract = str(require(nft, "token", "offer[0]"))
         fields: dict[str, Any] = {
@@ -183,7 +190,7 @@ class OpenSeaSalesSource(_OpenSeaSource):
         payment = require(event, "payment", "sale")
         decimals = int(require(payment, "decimals", "sale.payment"))
         total = scaled(require(payment, "quantity", "sale.payment"), decimals, "payment")
-        quantity = Decimal(str(event.get("quantity") or 1))
+        quantity = exact_decimal(event.get("quantity") or 1, "sale.quantity", zero=False)
         item_id = item_id_for(
             chain,
             str(require(nft, "contract", "sale.nft")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,6 +18,7 @@ from scraper.errors import ConfigurationError, ItemError, TransientError
 from scraper.http import HostRateLimiter
 from scraper.page_rules import FieldRule, SiteRules
 from scraper.source import Page, ScrapedListing
+from storage.money import parse_amount, parse_count
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
@@ -163,7 +164,7 @@ class PageSource:
             fields["price_usd"] = _decimal(values["price_usd"], "price_usd")
         if "likes" in values:
             likes = _decimal(values["likes"], "likes")
-            fields["likes"] = int(likes) if likes is not None else None
+            fields["likes"] = None if likes is None else parse_count(int(likes), "likes")
         return ScrapedListing(fields)
 
 
@@ -173,11 +174,8 @@ def _decimal(text: str | None, what: str) -> Decimal | None:
         return None
     match = _NUMBER.search(text)
     if not match:
-        raise ValueError(f"{what} {text!r} has no number")
-    try:
-        return Decimal(match.group(0).replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(f"{what} {text!r} is not a number") from None
+        raise ValueError(f"{what} {text[:40]!r} has no number")
+    return parse_amount(match.group(0), what)  # bounded (storage/money.py); a ValueError
 
 
 def _describe(rule: FieldRule) -> str:

@@ -177,7 +177,7 @@ class RaribleCollectionSource:
         make = require(bid, "make", "bestBidOrder")  # a bid offers currency for the NFT
         take = require(bid, "take", "bestBidOrder")
         amount = exact_decimal(require(make, "value", "bestBidOrder.make"), "bid make.value")
-        quantity = exact_decimal(take.get("value", "1"), "bid take.value") or Decimal(1)
+        quantity = exact_decimal(take.get("value", "1"), "bid take.value", zero=False)
         currency, decimals = self._currency(make)
         return PriceSeen(
             kind="bid",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from scraper.errors import ItemError
+from storage.money import parse_amount
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,19 @@ class Source(Protocol):
 # --- helpers the sources share ------------------------------------------------------------
 
 
-def exact_decimal(value: Any, what: str) -> Decimal:
-    """A money value from JSON (string or int) as an exact Decimal. Floats are refused:
-    they have already lost digits."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        raise ValueError(f"{what} must be a decimal string, got {value!r}")
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{what} is not a number: {value!r}") from None
-    if not result.is_finite() or result < 0:
-        raise ValueError(f"{what} must be a finite non-negative number, got {value!r}")
-    return result
+def exact_decimal(value: Any, what: str, *, zero: bool = True) -> Decimal:
+    """A money value from JSON (string or int) as an exact, bounded, non-negative Decimal
+    (storage/money.py). Floats are refused: they have already lost digits."""
+    return parse_amount(value, what, zero=zero)
+
+
+MAX_DECIMALS = 36  # token decimals: ETH has 18; nothing real has more than 36
 
 
 def scaled(value: Any, decimals: int, what: str) -> Decimal:
     """Base units (wei) to units: '1500000000000000000' with 18 decimals is Decimal('1.5')."""
+    if not 0 <= decimals <= MAX_DECIMALS:
+        raise ValueError(f"{what}: {decimals} decimals is out of range (0 to {MAX_DECIMALS})")
     units = exact_decimal(value, what)
     if units != units.to_integral_value():
         raise ValueError(f"{what} in base units must be an integer, got {value!r}")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import operator
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, bindparam, func, insert, literal, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from storage.models import Listing
@@ -18,6 +22,10 @@ _NOT_COMPARED = frozenset({"id", "first_seen_at", "updated_at"})
 # A change in any of these is a new asking price, recorded as a PriceObservation. Not
 # price_usd alone: it moves with the exchange rate on every scrape.
 _PRICE_FIELDS = ("price", "currency", "currency_decimals")
+
+
+_LISTINGS: Table = Listing.__table__  # type: ignore[attr-defined]
+_OBSERVATIONS: Table = PriceObservation.__table__  # type: ignore[attr-defined]
 
 
 class UpsertOutcome(StrEnum):
@@ -84,9 +92,11 @@ def _observe_ask(session: Session, listing: Listing) -> None:
 def upsert_listings(
     session: Session, rows: list[dict[str, Any]]
 ) -> list[tuple[int, UpsertOutcome]]:
-    """`upsert_listing` for a batch (a scraped page): same outcomes, same price observations,
-    but one SELECT for the stored rows and multi-row INSERTs instead of one ORM object and one
-    round trip per listing. Returns (listing id, outcome) in the order of `rows`.
+    """`upsert_listing` for a batch (a scraped page, an import batch): same outcomes, same
+    price observations, but Core statements instead of one ORM object per listing: one SELECT
+    per 500 keys, one multi-row INSERT for the new listings (their ids read back by key), one
+    executemany UPDATE per set of changed columns, one INSERT for the observations. Returns
+    (listing id, outcome) in the order of `rows`.
 
     A batch that names the same item twice goes through `upsert_listing` one by one, so the
     second occurrence sees the first.
@@ -99,64 +109,237 @@ def upsert_listings(
             session.flush()
             one_by_one.append((int(listing.id or 0), outcome))
         return one_by_one
-    stored: dict[tuple[str, str], Listing] = {}
-    by_marketplace: dict[str, list[str]] = {}
-    for marketplace, item_id in keys:
-        by_marketplace.setdefault(marketplace, []).append(item_id)
-    for marketplace, item_ids in by_marketplace.items():
-        for start in range(0, len(item_ids), 500):  # stay under SQLite's variable limit
-            chunk = item_ids[start : start + 500]
-            found = session.exec(
-                select(Listing).where(
-                    Listing.marketplace == marketplace,
-                    Listing.item_id.in_(chunk),  # type: ignore[attr-defined]
-                )
-            ).all()
-            stored.update({(row.marketplace, row.item_id): row for row in found})
+    session.flush()  # pending ORM changes first: the statements below bypass the ORM
+    table = _LISTINGS
+    stored = _stored_rows(session, keys, full=True)
 
     now = utcnow()
     results: list[tuple[int, UpsertOutcome] | None] = [None] * len(rows)
     fresh: list[tuple[int, dict[str, Any]]] = []
+    changes: dict[frozenset[str], list[dict[str, Any]]] = {}
     asks: list[dict[str, Any]] = []
+    defaults: dict[tuple[str, ...], dict[str, Any]] = {}
     for index, (key, row) in enumerate(zip(keys, rows, strict=True)):
         existing = stored.get(key)
         if existing is None:
-            fresh.append((index, _with_defaults(row, now)))
+            given = tuple(row)
+            if given not in defaults:
+                defaults[given] = _defaults_for(frozenset(given), now)
+            fresh.append((index, {**defaults[given], **row}))
             continue
-        changed = _apply_changes(existing, row, now)
+        changed = {
+            name: value
+            for name, value in row.items()
+            if name not in _NOT_COMPARED and existing[name] != value
+        }
+        listing_id = int(existing["id"])
         if not changed:
-            results[index] = (int(existing.id or 0), UpsertOutcome.UNCHANGED)
+            results[index] = (listing_id, UpsertOutcome.UNCHANGED)
             continue
-        session.add(existing)
+        changes.setdefault(frozenset(changed), []).append(
+            {**changed, "updated_at": now, "_listing_id": listing_id}
+        )
         if any(name in _PRICE_FIELDS for name in changed):
-            current = {name: getattr(existing, name) for name in _ASK_COLUMNS}
-            asks.append(_ask_values(existing.id, current, now))
-        results[index] = (int(existing.id or 0), UpsertOutcome.UPDATED)
+            current = {name: changed.get(name, existing[name]) for name in _ASK_COLUMNS}
+            asks.append(_ask_values(listing_id, current, now))
+        results[index] = (listing_id, UpsertOutcome.UPDATED)
 
+    for columns, params in changes.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_listing_id"))
+            .values({name: bindparam(name) for name in (*sorted(columns), "updated_at")})
+        )
+        session.execute(statement, params)
     if fresh:
-        session.flush()  # pending ORM updates first, then the batched INSERT
-        inserted = session.execute(
-            insert(Listing).returning(Listing.id, sort_by_parameter_order=True),  # type: ignore[call-overload]
-            [values for _, values in fresh],
-        ).all()
-        for (index, values), (listing_id,) in zip(fresh, inserted, strict=True):
-            results[index] = (int(listing_id), UpsertOutcome.NEW)
-            if values.get("price") is not None:
+        ids, consecutive = _insert_listings(session, [keys[index] for index, _ in fresh], fresh)
+        for index, values in fresh:
+            listing_id = ids[keys[index]]
+            results[index] = (listing_id, UpsertOutcome.NEW)
+            if consecutive is None and values.get("price") is not None:
                 asks.append(_ask_values(listing_id, values, now))
+        if consecutive is not None:
+            _observe_new_asks(session, consecutive, now)
     if asks:
-        session.execute(insert(PriceObservation), asks)
+        insert_many(session, _OBSERVATIONS, asks)
     return [result for result in results if result is not None]
 
 
-def _with_defaults(row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """A full INSERT row: the model's defaults for what the importer did not give."""
-    values = {}
-    for name, info in Listing.model_fields.items():
-        if name == "id":
+def _insert_listings(
+    session: Session, keys: list[tuple[str, str]], fresh: list[tuple[int, dict[str, Any]]]
+) -> tuple[dict[tuple[str, str], int], tuple[int, int] | None]:
+    """Insert new listings; their ids by key, and (first, last) when the ids are consecutive.
+
+    SQLite gives a new row the largest rowid + 1, so rows inserted by one statement in one
+    write transaction get consecutive ids in order: read the largest id before and after, and
+    if the difference is exactly the number of rows, the ids are known without a query. Any
+    other outcome (another database, a rowid at its limit) reads them back by key.
+    """
+    rows = [values for _, values in fresh]
+    # One set of columns: insert_many then sends the rows in this order, in one statement.
+    in_order = len({tuple(row) for row in rows}) == 1
+    sqlite = session.connection().dialect.name == "sqlite"
+    before = _max_listing_id(session) if sqlite and in_order else None
+    insert_many(session, _LISTINGS, rows)
+    if before is not None and _max_listing_id(session) == before + len(rows):
+        ids = {key: before + offset for offset, key in enumerate(keys, start=1)}
+        return ids, (before + 1, before + len(rows))
+    found = _stored_rows(session, keys, full=False)
+    return {key: int(value) for key, value in found.items()}, None
+
+
+def _observe_new_asks(session: Session, id_range: tuple[int, int], now: datetime) -> None:
+    """The `ask` observation of every new listing with a price in `id_range`, copied inside
+    the database from the rows just written (the values `_ask_values` would send, without
+    converting a million of them in Python)."""
+    listings = _LISTINGS.c
+    session.execute(
+        insert(_OBSERVATIONS).from_select(
+            [
+                "listing_id",
+                "kind",
+                "price",
+                "currency",
+                "currency_decimals",
+                "price_usd",
+                "source",
+                "event_at",
+                "observed_at",
+            ],
+            sa_select(
+                listings.id,
+                literal(_ASK),
+                listings.price,
+                listings.currency,
+                listings.currency_decimals,
+                listings.price_usd,
+                listings.source,
+                listings.listed_at,
+                literal(now, type_=_OBSERVATIONS.c.observed_at.type),
+            )
+            .where(listings.id.between(*id_range), listings.price.is_not(None))
+            .order_by(listings.id),
+        )
+    )
+
+
+def _max_listing_id(session: Session) -> int:
+    return int(session.execute(sa_select(func.coalesce(func.max(_LISTINGS.c.id), 0))).scalar_one())
+
+
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows given as dicts: one `insert_rows` per set of columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for names, group in groups.items():
+        values = operator.itemgetter(*names)
+        if len(names) == 1:
+            insert_rows(session, table, names, [(values(row),) for row in group])
+        else:
+            insert_rows(session, table, names, [values(row) for row in group])
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT many rows (values in `columns` order) with one driver-level executemany.
+
+    The columns' own bind processors convert the values (DecimalText, UTCDateTime, the
+    dialect's DATETIME format), exactly as a Core INSERT would, but without SQLAlchemy's
+    per-row parameter bookkeeping, which costs more than the database itself for a million
+    rows. A value shared by many rows (the batch's timestamp) is converted once.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(columns)
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or ()) if compiled.positional else names
+    position = [names.index(name) for name in order]
+    converters = [
+        (index, _memoised(processor))
+        for index, name in enumerate(order)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        is not None
+    ]
+    reorder = position != list(range(len(names)))
+    params: list[Any] = []
+    for row in rows:
+        record = [row[i] for i in position] if reorder else list(row)
+        for index, convert in converters:
+            if record[index] is not None:
+                record[index] = convert(record[index])
+        params.append(
+            tuple(record) if compiled.positional else dict(zip(order, record, strict=True))
+        )
+    connection.exec_driver_sql(compiled.string, params)
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, reusing the result for the same object as last time (None never comes)."""
+    last: list[Any] = [_UNSET, None]
+
+    def convert(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        last[0], last[1] = value, result
+        return result
+
+    return convert
+
+
+_UNSET = object()
+
+
+def _stored_rows(
+    session: Session, keys: list[tuple[str, str]], *, full: bool
+) -> dict[tuple[str, str], Any]:
+    """Stored listings by (marketplace, item id): their ids, or (`full`) whole rows for the
+    ones that exist. SQLite gets the keys as one JSON array; other databases in chunks."""
+    table = _LISTINGS
+    by_marketplace: dict[str, list[str]] = {}
+    for marketplace, item_id in keys:
+        by_marketplace.setdefault(marketplace, []).append(item_id)
+    ids: dict[tuple[str, str], int] = {}
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    for marketplace, item_ids in by_marketplace.items():
+        if sqlite:  # all keys as one JSON text: one statement, no 500-variable limit
+            matches = connection.exec_driver_sql(
+                "SELECT item_id, id FROM listings WHERE marketplace = ?"
+                " AND item_id IN (SELECT value FROM json_each(?))",
+                (marketplace, json.dumps(item_ids)),
+            )
+            ids.update(((marketplace, item_id), listing_id) for item_id, listing_id in matches)
             continue
-        if name in row:
-            values[name] = row[name]
-        elif name in ("first_seen_at", "updated_at"):
+        for start in range(0, len(item_ids), 500):
+            chunk = item_ids[start : start + 500]
+            query = select(table.c.item_id, table.c.id).where(
+                table.c.marketplace == marketplace, table.c.item_id.in_(chunk)
+            )
+            for item_id, listing_id in session.execute(query).tuples():
+                ids[(marketplace, item_id)] = listing_id
+    if not full or not ids:
+        return ids
+    rows: dict[tuple[str, str], Any] = {}
+    found = list(ids.values())
+    for start in range(0, len(found), 500):
+        whole = sa_select(table).where(table.c.id.in_(found[start : start + 500]))
+        for row in session.execute(whole).mappings():
+            rows[(row["marketplace"], row["item_id"])] = row
+    return rows
+
+
+def _defaults_for(given: frozenset[str], now: datetime) -> dict[str, Any]:
+    """The model's defaults for every column an importer did not give (one per key set)."""
+    values: dict[str, Any] = {}
+    for name, info in Listing.model_fields.items():
+        if name == "id" or name in given:
+            continue
+        if name in ("first_seen_at", "updated_at"):
             values[name] = now
         else:
             values[name] = info.get_default(call_default_factory=True)
@@ -166,10 +349,13 @@ def _with_defaults(row: dict[str, Any], now: datetime) -> dict[str, Any]:
 _ASK_COLUMNS = ("price", "currency", "currency_decimals", "price_usd", "source", "listed_at")
 
 
+_ASK = PriceKind.ASK.value
+
+
 def _ask_values(listing_id: int | None, values: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "listing_id": listing_id,
-        "kind": PriceKind.ASK.value,
+        "kind": _ASK,
         "price": values.get("price"),
         "currency": values.get("currency"),
         "currency_decimals": values.get("currency_decimals"),

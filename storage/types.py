@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import String
 from sqlalchemy.types import DateTime, TypeDecorator
 
+_MAX_STORED_EXPONENT = 200
+
 
 class DecimalText(TypeDecorator[Decimal]):
     impl = String
@@ -23,7 +25,12 @@ class DecimalText(TypeDecorator[Decimal]):
             return None
         if isinstance(value, float):
             raise TypeError("money must be a Decimal or str, never a float")
-        return format(Decimal(value), "f")
+        amount = Decimal(value)
+        # The last guard (storage/money.py bounds values on the way in): 1E+99999999 would
+        # be written as a 100 MB string, NaN is no amount at all.
+        if not amount.is_finite() or abs(amount.adjusted()) > _MAX_STORED_EXPONENT:
+            raise ValueError(f"refusing to store {str(amount)[:40]!r} as money")
+        return format(amount, "f")
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         return None if value is None else Decimal(value)

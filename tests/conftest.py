@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+# ../shared beside the checkout; NFTBOT_SHARED_DIR points elsewhere (a worktree, CI).
+SHARED_DIR = Path(
+    os.environ.get("NFTBOT_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
 DATASET_CSV = SHARED_DIR / "data" / "nft_art_dataset.csv"
 
 _real_connect = socket.socket.connect

@@ -21,6 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from bot import __version__
+from bot.cli.output import configure_logging
 from bot.cli.output import err_console as err
 from bot.extras import MissingExtra, extra_for_module
 
@@ -140,9 +141,7 @@ def _root(
     except SettingsError as exc:
         report_invalid_settings(exc.problems)
         raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     # Alembic announces each of its plugins at INFO when it is first imported, which is now
     # after this point (commands import the database code lazily): nothing a user can act on.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

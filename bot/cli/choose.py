@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
-from bot.cli.output import console, err_console
+from bot.cli.output import console, err_console, safe
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -52,9 +51,9 @@ def score_frames(
         loaded = scorer_from_settings(context.settings)
     except (MissingWeights, ValueError) as exc:
         if not required:
-            err_console.print(f"[yellow]frames not scored: {escape(str(exc))}[/yellow]")
+            err_console.print(f"[yellow]frames not scored: {safe(exc)}[/yellow]")
             return len(todo)
-        err_console.print(f"[red]scoring needs the CLIP weights: {escape(str(exc))}[/red]")
+        err_console.print(f"[red]scoring needs the CLIP weights: {safe(exc)}[/red]")
         raise typer.Exit(1) from None
     if loaded.smoke_test:
         err_console.print(
@@ -66,10 +65,10 @@ def score_frames(
             console.print(f"artwork {outcome.artwork_id}: {outcome.detail}")
         else:
             failures += 1
-            err_console.print(f"[red]{escape(outcome.detail)}[/red]")
+            err_console.print(f"[red]{safe(outcome.detail)}[/red]")
     for vqgan, status in loaded.critics.items():
         if status != "ok":
-            err_console.print(f"[yellow]no critic for {escape(vqgan)}: {escape(status)}[/yellow]")
+            err_console.print(f"[yellow]no critic for {safe(vqgan)}: {safe(status)}[/yellow]")
     return failures
 
 
@@ -135,13 +134,13 @@ def choose(
                     session, found, iteration, via="cli", thresholds=thresholds
                 )
             except ChooseError as exc:
-                err_console.print(f"[red]{escape(str(exc))}[/red]")
+                err_console.print(f"[red]{safe(exc)}[/red]")
                 raise typer.Exit(1) from None
         note = "" if choice.changed else " (already chosen)"
         console.print(f"artwork {artwork_id}: frame iteration {iteration} chosen by a person{note}")
         if choice.near_copy is not None and choice.near_copy.near_copy:
             err_console.print(
-                f"[yellow]warning: {escape(choice.near_copy.reason)}; pinning it needs "
+                f"[yellow]warning: {safe(choice.near_copy.reason)}; pinning it needs "
                 f"bot pin {artwork_id} --force-near-copy --reason TEXT[/yellow]"
             )
         raise typer.Exit(0)
@@ -167,7 +166,7 @@ def choose(
             try:
                 choice = choose_automatically(session, found, weights, thresholds)
             except ChooseError as exc:
-                err_console.print(f"[red]{escape(str(exc))}[/red]")
+                err_console.print(f"[red]{safe(exc)}[/red]")
                 failures += 1
                 continue
         if choice.kept:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.text import Text
 
-from bot.cli.output import console, new_table, print_table
+from bot.cli.output import console, new_table, print_table, safe
 from bot.text import printable
 
 if TYPE_CHECKING:
@@ -34,8 +34,8 @@ def init(ctx: typer.Context) -> None:
     context.settings.data_dir.mkdir(parents=True, exist_ok=True)
     context.blobs.root.mkdir(parents=True, exist_ok=True)
     revision = schema.state(context.engine).current
-    console.print(f"data dir: {context.settings.data_dir.resolve()}")
-    console.print(f"database: {describe(context.settings.db_url)} (revision {revision})")
+    console.print(f"data dir: {safe(context.settings.data_dir.resolve())}")
+    console.print(f"database: {safe(describe(context.settings.db_url))} (revision {revision})")
     console.print(f"marketplace mode: {context.settings.marketplace_mode.value}")
 
 

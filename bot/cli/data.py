@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import console, new_table, print_table
+from bot.cli.output import (
+    console,
+    err_console,
+    new_table,
+    print_table,
+    progress_reporter,
+    safe,
+)
 from bot.settings import parse_year_range
 
 if TYPE_CHECKING:
@@ -31,29 +38,49 @@ def import_kaggle(
     ),
     show_errors: int = typer.Option(20, help="How many bad rows to print."),
 ) -> None:
-    """Import the Kaggle "NFT art collection 2021" CSV (idempotent; bad rows are skipped)."""
-    from scraper.kaggle_csv import KaggleFormatError, import_kaggle_csv
-    from storage.db import session_scope
+    """Import the Kaggle "NFT art collection 2021" CSV (idempotent; bad rows are skipped).
+
+    Streams in batches (bounded memory, short transactions); local images pass the same
+    checks as downloads (size, raster type, pixels, a full decode as `prepare` will)."""
+    from generator.decode import DecodePolicy, decode_image
+    from scraper.images import DownloadPolicy
+    from scraper.kaggle_csv import KaggleFormatError, import_kaggle_csv, open_kaggle_csv
 
     context: AppContext = ctx.obj
-    try:
-        with session_scope(context.engine) as session:
-            report = import_kaggle_csv(session, context.blobs, csv_path, images)
-    except KaggleFormatError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    read = report.read
-    for error in read.errors[:show_errors]:
-        console.print(f"[yellow]skipped[/yellow] {error}")
-    if len(read.errors) > show_errors:
-        console.print(f"... and {len(read.errors) - show_errors} more bad rows")
-    console.print(
-        f"imported {len(read.rows)} listings from {csv_path.name}: {report.new} new, "
-        f"{report.updated} updated, {report.unchanged} unchanged; "
-        f"{len(read.errors)} bad rows skipped, {read.duplicates} duplicate rows merged; "
-        f"{report.with_image} with a local image, {report.missing_image} to fetch by CID"
+    settings = context.settings
+    policy = DownloadPolicy(
+        max_bytes=settings.download_max_bytes, max_pixels=settings.download_max_pixels
     )
-    if read.errors:  # the good rows are in; exit status 1 says some rows were not
+    decode = DecodePolicy(settings.download_max_bytes, settings.download_max_pixels)
+    try:
+        opened = open_kaggle_csv(csv_path)
+        with progress_reporter(f"import {csv_path.name}", opened.lines, unit="lines") as update:
+            report = import_kaggle_csv(
+                context.engine, context.blobs, csv_path, images,
+                image_policy=policy, progress=update, opened=opened,
+                validate_image=None if images is None else lambda data: decode_image(data, decode),
+            )  # fmt: skip
+    except KaggleFormatError as exc:
+        err_console.print(f"[red]{safe(exc)}[/red]")
+        raise typer.Exit(2) from None
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+    for error in report.errors[:show_errors]:
+        console.print(f"[yellow]skipped[/yellow] {safe(error)}")
+    if report.error_count > show_errors:
+        console.print(f"... and {report.error_count - show_errors} more bad rows")
+    for refusal in report.images_refused[:show_errors]:
+        console.print(f"[yellow]image refused[/yellow] {safe(refusal)}; the listing keeps its CID")
+    if report.images_refused_count > show_errors:
+        console.print(f"... and {report.images_refused_count - show_errors} more refused images")
+    console.print(
+        f"imported {report.listings} listings from {safe(csv_path.name)}: {report.new} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.error_count} bad rows skipped, {report.duplicates} duplicate rows merged; "
+        f"{report.with_image} with a local image, {report.missing_image} to fetch by CID"
+        + (f" ({report.images_refused_count} local images refused)" if images else "")
+    )
+    if report.error_count:  # the good rows are in; exit status 1 says some rows were not
         raise typer.Exit(1)
 
 
@@ -66,15 +93,25 @@ def eda(
 ) -> None:
     """Analyse listings: tables.json, PNG figures and report.html."""
     from bot.curation.eda import run_eda
-    from bot.curation.frame import from_csv, from_store
+    from bot.curation.frame import load_csv, load_store
+    from scraper.csv_file import CsvFormatError
     from storage.errors import describe
 
     context: AppContext = ctx.obj
     if input_csv is not None:
-        frame, source = from_csv(input_csv), str(input_csv)
+        try:
+            loaded, source = load_csv(input_csv), str(input_csv)
+        except CsvFormatError as exc:
+            err_console.print(f"[red]{safe(exc)}[/red]")
+            raise typer.Exit(2) from None
     else:
-        frame = from_store(context.reader)
+        loaded = load_store(context.reader)
         source = f"the store ({describe(context.settings.db_url)})"  # no password
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+    for reason, count in loaded.dropped.items():
+        console.print(f"[yellow]left out[/yellow] {count} rows: {safe(reason)}")
+    frame = loaded.frame
     if frame.empty:
         console.print("no listings with a price to analyse: nothing to do")
         return
@@ -83,9 +120,9 @@ def eda(
     console.print(
         f"{summary['count']} listings, mean {summary['mean']:.2f}, median "
         f"{summary['median']:.2f}, std {summary['std']:.2f} "
-        f"({', '.join(result.tables['currency'])})"
+        f"({safe(', '.join(result.tables['currency']))})"
     )
-    console.print(f"report: {result.report}")
+    console.print(f"report: {safe(result.report)}")
 
 
 def curate(
@@ -95,7 +132,7 @@ def curate(
     top: int | None = typer.Option(None, min=1, help="How many candidates to select."),
 ) -> None:
     """Select candidates: still, not nsfw, trimmed per year, ranked by value score."""
-    from bot.curation.curate import CurationParams
+    from bot.curation.curate import CurationParams, count_listings
     from bot.curation.curate import curate as run_curation
 
     context: AppContext = ctx.obj
@@ -107,10 +144,12 @@ def curate(
     try:
         year_range = parse_year_range(years or settings.curate_years)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     params = CurationParams(trim=trim_level, years=year_range, top=top or settings.curate_top)
-    report = run_curation(context.engine, params)
+    total = count_listings(context.engine)
+    with progress_reporter("curate", total, unit="listings") as update:
+        report = run_curation(context.engine, params, progress=update)
     table = new_table(
         "outcome", "count", title=f"Curation of {report.considered} listings", right=("count",)
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import console, err_console
+from bot.cli.output import console, err_console, plain, safe
 
 if TYPE_CHECKING:  # alembic and the database load when a command runs, not for `--help`
     from bot.context import AppContext
@@ -38,9 +38,9 @@ def upgrade(
         console.print(f"database is at the head revision {outcome.after}; nothing to do")
         return
     if outcome.backup is not None:
-        console.print(f"backup: {outcome.backup}")
+        console.print(f"backup: {safe(outcome.backup)}")
     if outcome.note:
-        console.print(outcome.note)
+        console.print(safe(outcome.note))
     console.print(f"upgraded {outcome.before or 'empty database'} -> {outcome.after}")
 
 
@@ -85,7 +85,8 @@ def check(
     from storage.errors import describe
 
     context: AppContext = ctx.obj
-    where = describe(context.settings.db_url)
+    described = describe(context.settings.db_url)
+    where = safe(described)
     engine = make_engine(context.settings.db_url, schema_policy="skip", read_only=True)
     if schema.state(engine).is_empty:
         console.print(f"{where}: no database yet; nothing to check")
@@ -97,7 +98,7 @@ def check(
     if not problems:
         console.print(f"{where}: ok ({'integrity_check' if full else 'quick_check'})")
         return
-    console.print(f"{where}: damaged", markup=False)
+    console.print(f"{plain(described)}: damaged", markup=False)
     for problem in problems:
         console.print(f"  {problem}", markup=False, highlight=False)
     raise typer.Exit(1)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 
-from bot.cli.output import console, err_console, new_table, print_table
+from bot.cli.output import cell, console, err_console, new_table, print_table, safe
 from bot.extras import require_extra
 
 if TYPE_CHECKING:
@@ -57,7 +56,9 @@ def generate(
     settings = context.settings
     require_executor_extra(settings)
     if state != "prepared":
-        err_console.print(f"[red]--state {state}: only prepared artworks can be generated[/red]")
+        err_console.print(
+            f"[red]--state {safe(state)}: only prepared artworks can be generated[/red]"
+        )
         raise typer.Exit(2)
     try:
         torch_device(device or settings.generator_device)
@@ -74,18 +75,19 @@ def generate(
         )
         extra_prompts = parse_prompts(extra_prompt) if extra_prompt else []
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     try:
         executor = open_executor(settings, device)
     except ExecutorSetupError as exc:  # configuration: weights missing, no usable cluster
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     with executor:
         if executor.smoke_test:
             err_console.print(f"[bold red on yellow]{SMOKE_TEST_WARNING}[/bold red on yellow]")
         console.print(
-            f"generating {executor.description} with {executor.label}: {options.size}px, "
+            f"generating {safe(executor.description)} with {safe(executor.label)}: "
+            f"{options.size}px, "
             f"{options.steps} steps, cutn {options.cutn}"
         )
         waiting = select_prepared(context.engine, artwork or None)
@@ -107,7 +109,7 @@ def generate(
     table = new_table("artwork", "result", "detail", title="generate", right=("artwork",))
     for outcome in report.outcomes:
         mark = "[green]generated[/green]" if outcome.ok else "[red]failed/skipped[/red]"
-        table.add_row(str(outcome.artwork_id), mark, outcome.detail)
+        table.add_row(str(outcome.artwork_id), mark, cell(outcome.detail))
     print_table(table)
     console.print(f"{report.frames_written} frames written, batches {report.batch_sizes}")
     if report.hook_failures:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import console, err_console
+from bot.cli.output import console, err_console, safe
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -145,10 +145,12 @@ def _push_to(context: AppContext, local: LocalBlockstore, target: PinTarget) -> 
             tracker.advance()
             if result.outcome is None:
                 failed += 1
-                err_console.print(f"[red]failed[/red] {result.cid}: {result.error}")
+                err_console.print(f"[red]failed[/red] {safe(result.cid)}: {safe(result.error)}")
                 continue
             pushed += 1
-            console.print(f"{result.outcome.status.value:8} {result.cid} → {target.name}")
+            console.print(
+                f"{result.outcome.status.value:8} {safe(result.cid)} → {safe(target.name)}"
+            )
             source = known.get(result.cid)
             with session_scope(context.engine) as session:
                 record_outcome(

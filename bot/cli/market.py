@@ -13,9 +13,8 @@ from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
 import typer
-from rich.text import Text
 
-from bot.cli.output import console, new_table, print_table
+from bot.cli.output import cell, console, new_table, print_table, safe
 from bot.cli.output import err_console as err
 
 if TYPE_CHECKING:
@@ -58,11 +57,12 @@ def publish(
     try:
         publisher = open_publisher(context, passphrase=passphrase)
     except WalletError as exc:
-        err.print(f"[red]wallet:[/red] {exc}")
+        err.print(f"[red]wallet:[/red] {safe(exc)}")
         raise typer.Exit(2) from None
     console.print(
-        f"mode {publisher.mode} on {publisher.network.name} (chain {publisher.network.chain_id}),"
-        f" collection {publisher.network.collection}, listing {publisher.listing_kind}"
+        f"mode {safe(publisher.mode)} on {safe(publisher.network.name)} "
+        f"(chain {publisher.network.chain_id}), collection {safe(publisher.network.collection)},"
+        f" listing {safe(publisher.listing_kind)}"
     )
     report = run_publish(publisher, artwork_id=artwork, max_new=limit, progress=progress)
     if report.gave_up:
@@ -79,7 +79,7 @@ def publish(
         right=("artwork",),
     )  # fmt: skip
     for artwork_id, outcome in report.outcomes.items():
-        table.add_row(str(artwork_id), outcome)
+        table.add_row(str(artwork_id), cell(outcome))
     print_table(table)
     if report.failed:
         raise typer.Exit(1)
@@ -112,10 +112,10 @@ def bids_sync(ctx: typer.Context) -> None:
                 notifier=notifier,
             )
         except WalletError as exc:  # no keystore to sync for: configuration
-            err.print(Text.assemble(("sync failed:", "red"), f" {exc}"))
+            err.print(f"[red]sync failed:[/red] {safe(exc)}")
             raise typer.Exit(2) from None
         except RaribleError as exc:
-            err.print(Text.assemble(("sync failed:", "red"), f" {exc}"))
+            err.print(f"[red]sync failed:[/red] {safe(exc)}")
             raise typer.Exit(1) from None
     bids, sales = result.bids, result.sales
     resales = result.resales.new if result.resales else 0
@@ -126,7 +126,7 @@ def bids_sync(ctx: typer.Context) -> None:
     )
     skipped = bids.skipped + sales.skipped + (result.resales.skipped if result.resales else [])
     for reason in skipped:
-        err.print(f"[yellow]skipped:[/yellow] {reason}")
+        err.print(f"[yellow]skipped:[/yellow] {safe(reason)}")
 
 
 @bids_app.command("list")
@@ -178,11 +178,11 @@ def bids_list(
         table.add_row(
             str(b.artwork_id or "-"),
             "?" if b.price is None else str(b.price),
-            b.currency_symbol or b.currency,
+            cell(b.currency_symbol or b.currency),
             "" if b.price_usd is None else str(b.price_usd),
-            b.maker,
-            b.status,
-            b.order_id,
+            cell(b.maker),
+            cell(b.status),
+            cell(b.order_id),
         )
     print_table(table)
 
@@ -239,12 +239,12 @@ def sales(
         table.add_row(
             s.sold_at.strftime("%Y-%m-%d %H:%M"),
             str(s.artwork_id or "-"),
-            s.kind,
+            cell(s.kind),
             str(s.price),
-            s.currency,
-            s.buyer,
-            s.tx_hash or "",
+            cell(s.currency),
+            cell(s.buyer),
+            cell(s.tx_hash or ""),
         )
     print_table(table)
     for currency, total in totals.items():
-        console.print(f"gross {currency}: {total}")
+        console.print(f"gross {safe(currency)}: {total}")

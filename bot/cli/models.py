@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import console, err_console, new_table, print_table
+from bot.cli.output import cell, console, err_console, new_table, print_table, safe
 from bot.extras import require_extra
 
 if TYPE_CHECKING:
@@ -39,8 +39,9 @@ def list_models(ctx: typer.Context) -> None:
     store = _store(ctx)
     context: AppContext = ctx.obj
     table = new_table(
-        "name", "kind", "state", "size", "use", "description", title=f"weights in {store.cache_dir}"
-    )
+        "name", "kind", "state", "size", "use", "description",
+        title=f"weights in {safe(store.cache_dir)}",
+    )  # fmt: skip
     settings = context.settings
     in_use = {
         settings.generator_vqgan,
@@ -59,7 +60,7 @@ def list_models(ctx: typer.Context) -> None:
             f"[{colour}]{status.state}[/{colour}]",
             _size(spec.approx_bytes),
             "configured" if name in in_use else "",
-            spec.description,
+            cell(spec.description),
         )
     print_table(table)
 
@@ -91,15 +92,15 @@ def download_model(
     try:
         paths = store.download(name, expected_sha256=sha256)
         for path in paths:
-            console.print(f"downloaded {path}")
+            console.print(f"downloaded {safe(path)}")
         converted = store.ensure_converted(name, allow_pickle=allow_pickle)
     except UnknownWeights as exc:  # a name `bot models list` does not know: usage
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
     except (DownloadError, ConversionError) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"converted {converted}")
+    console.print(f"converted {safe(converted)}")
 
 
 @models_app.command("convert")
@@ -132,6 +133,6 @@ def convert_model(
         else:
             converted = convert_clip(checkpoint, out_dir, allow_pickle=allow_pickle)
     except (ConversionError, UnsupportedConfig) as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"converted {converted} ({converted.stat().st_size / 1e6:.1f} MB)")
+    console.print(f"converted {safe(converted)} ({converted.stat().st_size / 1e6:.1f} MB)")

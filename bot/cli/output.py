@@ -1,14 +1,167 @@
-"""Consoles shared by the commands. Soft wrap: messages stay on one line when piped or
-captured (logs and tests read whole lines), tables still fit the terminal."""
+"""Consoles shared by the commands, and the one way data reaches the terminal.
+
+Soft wrap: messages stay on one line when piped or captured (logs and tests read whole lines),
+tables still fit the terminal. Emoji codes (`:cat:`) are not expanded: they could be data.
+
+Data (titles, creators, bids, error messages that quote them) comes from strangers. Printed
+as is, `[/x]` is Rich markup that crashes the output after the work is done, and an escape
+sequence from a CSV drives the terminal. So every value that is data goes through `safe()`
+(inside a markup string), `cell()` (a table cell) or `plain()` (plain `typer.echo` output):
+terminal control characters and escape sequences are removed, line breaks become spaces, and
+`safe()` also escapes Rich markup. JSON output needs none of this (`json.dumps` escapes
+control characters).
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+console = Console(soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)
+
+# ESC sequences (CSI, OSC/DCS/APC strings, two-byte escapes), their 8-bit C1 forms, then any
+# remaining C0/C1 control or bidi-override character.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x90\x9d\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+
+
+def plain(value: object) -> str:
+    """`value` as one line of text with no terminal control characters or escape sequences."""
+    text = _ESCAPES.sub("", str(value))
+    text = _LINE_BREAKS.sub(" ", text)
+    return _CONTROLS.sub("", text)
+
+
+def safe(value: object) -> str:
+    """`plain(value)` with Rich markup escaped, for use inside a markup string."""
+    return escape(plain(value))
+
+
+def cell(value: object) -> Text:
+    """A table cell holding data: plain text, never parsed as markup."""
+    return Text("" if value is None else plain(value))
+
+
+@contextmanager
+def progress_reporter(
+    description: str,
+    total: int | None,
+    *,
+    unit: str = "rows",
+    interval_s: float = 5.0,
+    out: Console | None = None,
+) -> Iterator[Callable[[int], None]]:
+    """Yield `update(done)`. On a terminal: a Rich progress bar, with log records printed
+    above it (a log line never breaks the bar). Otherwise: a plain line on stderr at most every
+    `interval_s` seconds and one at the end, so logs and CI show that work goes on."""
+    target = out or console
+    if target.is_terminal:
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(unit),
+                TimeElapsedColumn(),
+                console=target,
+                transient=False,
+            ) as bar,
+            logs_above(bar.console),
+        ):
+            task = bar.add_task(description, total=total)
+            yield lambda done: bar.update(task, completed=done)
+        return
+    started = last = time.monotonic()
+    state = {"done": 0, "printed": False}
+
+    def line(done: int) -> None:
+        of = f" of {total:,}" if total else ""
+        share = f" ({100 * done / total:.0f}%)" if total else ""
+        elapsed = time.monotonic() - started
+        err_console.print(
+            f"{description}: {done:,}{of} {unit}{share}, {elapsed:.0f} s",
+            markup=False,
+            highlight=False,
+        )
+        state["printed"] = True
+
+    def update(done: int) -> None:
+        nonlocal last
+        state["done"] = done
+        now = time.monotonic()
+        if now - last >= interval_s:
+            last = now
+            line(done)
+
+    yield update
+    if state["printed"]:  # short jobs stay quiet; long ones end with where they got to
+        line(int(state["done"]))
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class PlainFormatter(logging.Formatter):
+    """Log records quote data too (an item's title in a warning): no escape sequences."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(plain(line) for line in super().format(record).split("\n"))
+
+
+def configure_logging(level: str) -> None:
+    """The root logger for a command: stderr, one formatter that strips control characters."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(PlainFormatter(LOG_FORMAT))
+
+
+@contextmanager
+def logs_above(bar_console: Console) -> Iterator[None]:
+    """Route the root logger's records through a live progress bar's console, so a log line
+    is printed above the bar instead of breaking it."""
+    if not bar_console.is_terminal:  # no live bar to protect: logs stay where they were
+        yield
+        return
+    root = logging.getLogger()
+    formatter = next(
+        (h.formatter for h in root.handlers if h.formatter is not None),
+        PlainFormatter(LOG_FORMAT),
+    )
+
+    class _AboveBar(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                bar_console.print(self.format(record), markup=False, highlight=False)
+            except Exception:  # a log line must never take the command down
+                self.handleError(record)
+
+    handler = _AboveBar()
+    handler.setFormatter(formatter)
+    saved = root.handlers[:]
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
 
 # --- tables ----------------------------------------------------------------------------------
 # Tables never cut a value: ids, CIDs, addresses and prices are only useful whole. In a
@@ -36,7 +189,7 @@ def print_table(table: Table, on: Console | None = None) -> None:
         column.overflow = "fold"  # also for tables built without new_table
         column.no_wrap = False
         widest = max(
-            (Measurement.get(target, options, cell).maximum for cell in column.cells),
+            (Measurement.get(target, options, value).maximum for value in column.cells),
             default=0,
         )
         naturals.append(max(widest, Measurement.get(target, options, column.header).maximum))
@@ -56,4 +209,4 @@ def print_table(table: Table, on: Console | None = None) -> None:
     width = max(Measurement.get(target, options, table).maximum, target.width)
     # Console.print caps its width at the console's, so a wider one writes to the same file
     # (looked up now: tests and pipes swap sys.stdout).
-    Console(file=target.file, width=width, soft_wrap=True).print(table)
+    Console(file=target.file, width=width, soft_wrap=True, emoji=False).print(table)

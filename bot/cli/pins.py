@@ -7,9 +7,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
-from bot.cli.output import console, err_console, new_table, print_table
+from bot.cli.output import cell, console, err_console, new_table, plain, print_table, safe
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -38,7 +37,7 @@ def _targets_or_exit(context: AppContext, **kwargs: Any) -> list[PinTarget]:
     try:
         return targets_from_settings(context.settings, **kwargs)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(f"[red]{safe(exc)}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -86,9 +85,9 @@ def pin(
                     session, artwork, reason, policy.thresholds, context.blobs
                 )
         except PublishRefused as exc:
-            err_console.print(f"[red]{escape(str(exc))}[/red]")
+            err_console.print(f"[red]{safe(exc)}[/red]")
             raise typer.Exit(1) from None
-        console.print(f"artwork {artwork_id}: {escape(recorded)}")
+        console.print(f"artwork {artwork_id}: {safe(recorded)}")
     if artwork_id is None:
         with session_scope(context.engine) as session:
             ids = chosen_artwork_ids(session)
@@ -110,18 +109,18 @@ def pin(
                 )
             except (PinStageError, PublishRefused) as exc:
                 failures += 1
-                err_console.print(f"[red]{escape(str(exc))}[/red]")
+                err_console.print(f"[red]{safe(exc)}[/red]")
                 continue
             if result.ok:
                 console.print(
-                    f"artwork {each}: {result.state} image={result.image_cid or '-'} "
-                    f"token_uri={result.token_uri}"
+                    f"artwork {each}: {safe(result.state)} image={safe(result.image_cid or '-')} "
+                    f"token_uri={safe(result.token_uri)}"
                 )
                 if result.detail:
-                    console.print(f"artwork {each}: warning: {result.detail}", markup=False)
+                    console.print(f"artwork {each}: warning: {plain(result.detail)}", markup=False)
             else:
                 failures += result.state == "failed"
-                console.print(f"artwork {each}: {result.state}: {result.detail}", markup=False)
+                console.print(f"artwork {each}: {safe(result.state)}: {safe(result.detail)}")
     if not ids:
         console.print("no chosen artworks to pin")
     raise typer.Exit(1 if failures else 0)
@@ -224,12 +223,12 @@ def _print_table(shown: list[dict[str, Any]], targets: list[PinTarget]) -> None:
         errors = [f"{name}: {s['error']}" for name, s in states.items() if s["error"]]
         table.add_row(
             str(entry["artwork_id"] or "-"),
-            str(entry["kind"]),
-            str(entry["cid"]),
+            cell(entry["kind"]),
+            cell(entry["cid"]),
             str(entry["size"]),
-            str(entry["profile"]),
-            *[states[name]["status"] if name in states else "-" for name in names],
-            "; ".join(errors),
+            cell(entry["profile"]),
+            *[cell(states[name]["status"]) if name in states else "-" for name in names],
+            cell("; ".join(errors)),
         )
     print_table(table)
 

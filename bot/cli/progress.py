@@ -93,7 +93,11 @@ class _AboveBar(logging.Handler):
 @contextmanager
 def logs_above(bar_console: Console) -> Iterator[None]:
     """While the bar is live, the root logger's console handlers (stream handlers on a
-    terminal) are replaced by one that prints above the bar; files keep their handlers."""
+    terminal) are replaced by one that prints above the bar; files keep their handlers.
+    (bot.cli.output.logs_above does the same for its callers, without keeping the files.)"""
+    if not bar_console.is_terminal:  # no live bar to protect: logs stay where they were
+        yield
+        return
     root = logging.getLogger()
     streams = [
         h

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli.output import console, new_table, print_table
+from bot.cli.output import cell, console, logs_above, new_table, print_table, safe
 from bot.extras import require_extra
 
 if TYPE_CHECKING:  # requests and the sources load when a command runs, not for `--help`
@@ -52,8 +52,14 @@ def http_policy(settings: Settings) -> HttpPolicy:
         burst=settings.scrape_burst,
         concurrency=settings.scrape_concurrency,
         timeout_s=settings.scrape_timeout_s,
+        deadline_s=request_deadline_s(settings),
         user_agent=settings.user_agent,
     )
+
+
+def request_deadline_s(settings: Settings) -> float:
+    """One request, all of it (connect, redirects, headers, body): 4 x BOT_SCRAPE_TIMEOUT_S."""
+    return 4 * settings.scrape_timeout_s
 
 
 def _split(text: str) -> list[str]:
@@ -170,7 +176,6 @@ def scrape(
         TimeElapsedColumn,
     )
 
-    from bot.cli.progress import logs_above
     from scraper.errors import ConfigurationError
     from scraper.http import HttpClient
     from scraper.runner import ScrapeSummary, run_source, run_sources
@@ -185,7 +190,7 @@ def scrape(
                 csv_path=csv_path,
             )  # fmt: skip
         except (ConfigurationError, ValueError) as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{safe(exc)}[/red]")
             raise typer.Exit(2) from None
         if not sources:
             console.print(
@@ -202,7 +207,11 @@ def scrape(
         with progress, logs_above(progress.console):  # log lines print above the bars
             tasks = {
                 (s.name, s.collection): progress.add_task(
-                    f"{s.name} {_short(s.collection)}", total=max_items, new=0, updated=0, failed=0
+                    safe(f"{s.name} {_short(s.collection)}"),
+                    total=max_items,
+                    new=0,
+                    updated=0,
+                    failed=0,
                 )
                 for s in sources
             }
@@ -241,9 +250,9 @@ def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
                       right=counts)  # fmt: skip
     for s in summaries:
         status = {"failed": "[red]failed[/red]", "completed": "[green]completed[/green]"}.get(
-            s.status, s.status
+            s.status, safe(s.status)
         )
-        table.add_row(s.source, s.collection, status, str(s.pages), str(s.new),
+        table.add_row(cell(s.source), cell(s.collection), status, str(s.pages), str(s.new),
                       str(s.updated), str(s.unchanged), str(s.failed))  # fmt: skip
     totals = [
         sum(getattr(s, f) for s in summaries) for f in ("new", "updated", "unchanged", "failed")
@@ -252,9 +261,9 @@ def _print_summary(summaries: list) -> None:  # type: ignore[type-arg]
     console.print("total: new {} updated {} unchanged {} failed {}".format(*totals))
     for s in summaries:
         if s.error:
-            console.print(f"[red]{s.source} {s.collection}: {s.error}[/red]")
+            console.print(f"[red]{safe(s.source)} {safe(s.collection)}: {safe(s.error)}[/red]")
         for failure in s.failures[:10]:
-            console.print(f"  [yellow]failed[/yellow] {failure}")
+            console.print(f"  [yellow]failed[/yellow] {safe(failure)}")
         if len(s.failures) > 10:
             console.print(f"  ... and {s.failed - 10} more (see the log)")
 
@@ -277,7 +286,6 @@ def images_fetch(
     """Download the images of curation's candidates (best rank first) that have none yet,
     checked and decoded as `prepare` will; `--all` for every listing. Exit 1 if any was
     refused."""
-    from rich.markup import escape
 
     from bot.cli.progress import progress
     from generator.decode import DecodePolicy, decode_image
@@ -293,6 +301,7 @@ def images_fetch(
         max_pixels=settings.download_max_pixels,
         allow_private=settings.allow_private_addresses,
         timeout_s=settings.scrape_timeout_s,
+        deadline_s=request_deadline_s(settings),
         user_agent=settings.user_agent,
     )
     limiter = HostRateLimiter(settings.scrape_rate_per_second, settings.scrape_burst)
@@ -322,6 +331,6 @@ def images_fetch(
         downloader.close()
     console.print(f"images: stored {summary.stored}, refused {summary.refused}")
     for reason in summary.reasons[:20]:
-        console.print(f"  [yellow]refused[/yellow] {escape(reason)}", soft_wrap=True)
+        console.print(f"  [yellow]refused[/yellow] {safe(reason)}", soft_wrap=True)
     if summary.refused:
         raise typer.Exit(1)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from bot.cli.output import console
+from bot.cli.output import console, safe
 from bot.cli.output import err_console as err
 from bot.text import printable
 
@@ -93,7 +93,7 @@ def create(
         address = create_keystore(_wallet_dir(ctx), _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
         raise _fail(exc) from None
-    console.print(f"created keystore for {address} in {_wallet_dir(ctx)}")
+    console.print(f"created keystore for {address} in {safe(_wallet_dir(ctx))}")
     console.print("Back up the keystore file and the passphrase: without both the key is lost.")
 
 
@@ -114,7 +114,7 @@ def import_(
         try:
             key = key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            err.print(f"[red]wallet:[/red] cannot read {key_file}: {exc.strerror}")
+            err.print(f"[red]wallet:[/red] cannot read {safe(key_file)}: {safe(exc.strerror)}")
             raise typer.Exit(2) from None
     elif sys.stdin.isatty():
         key = typer.prompt("Private key (hex)", hide_input=True)
@@ -124,7 +124,7 @@ def import_(
         address = import_keystore(_wallet_dir(ctx), key, _new_passphrase(ctx), scrypt_n=scrypt_n)
     except WalletError as exc:
         raise _fail(exc) from None
-    console.print(f"imported {address} into {_wallet_dir(ctx)}")
+    console.print(f"imported {address} into {safe(_wallet_dir(ctx))}")
 
 
 @wallet_app.command("address")

@@ -100,7 +100,10 @@ def _per_year_rows(trimmed: pd.DataFrame, first: int, last: int) -> list[dict[st
 
 
 def _num(value: Any) -> float:
-    return float(value) if value is not None and not pd.isna(value) else math.nan
+    if value is None or pd.isna(value):
+        return math.nan
+    number = float(value)
+    return number if math.isfinite(number) else math.nan  # e.g. a std that overflowed
 
 
 def make_figures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
@@ -112,6 +115,7 @@ def make_figures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / f"{name}.png" for name in FIGURES}
     currency = ", ".join(sorted(str(c) for c in frame["currency"].dropna().unique())) or "?"
+    currency = _label(currency)
 
     first, last = DENSITY_YEARS
     years = frame.loc[frame["year"].between(first, last), "year"].to_numpy()
@@ -132,7 +136,7 @@ def make_figures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
 
     types = frame["media_type"].value_counts()
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.pie(types.to_numpy(), labels=[str(t) for t in types.index], autopct="%1.1f%%")
+    ax.pie(types.to_numpy(), labels=[_label(t) for t in types.index], autopct="%1.1f%%")
     ax.set(title=FIGURES["types_pie"])
     _save(fig, paths["types_pie"])
 
@@ -145,6 +149,14 @@ def make_figures(frame: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     ax.set(title=FIGURES["price_distribution"], xlabel=f"price ({currency})", ylabel="listings")
     _save(fig, paths["price_distribution"])
     return paths
+
+
+def _label(value: object) -> str:
+    """Data as a matplotlib label: `$` would start mathtext (and a lone or malformed `$…$`
+    raises while drawing), so it is escaped; control characters and long text are cut."""
+    text = "".join(" " if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in str(value))
+    text = text if len(text) <= 60 else text[:59] + "…"
+    return text.replace("$", r"\$")  # matplotlib shows \$ as $ outside math
 
 
 def year_density(years: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
@@ -185,12 +197,12 @@ def run_eda(frame: pd.DataFrame, out_dir: Path, *, source: str) -> EdaResult:
 
 
 def _nan_to_none(value: Any) -> Any:
-    """JSON has no NaN: an empty year's mean is written as null."""
+    """JSON has no NaN or infinity: an empty year's mean (or a std that overflowed) is null."""
     if isinstance(value, dict):
         return {key: _nan_to_none(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_nan_to_none(item) for item in value]
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 

@@ -32,9 +32,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.notify.events import Event
 from bot.notify.payloads import WebhookFormat, payload
-from scraper.addresses import AddressRefused, guarded_pool_classes
 from storage.db import session_scope
 from storage.models.notification import Notification, NotificationStatus
+from storage.net.addresses import AddressRefused, guarded_pool_classes
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ mismatch is a hard error and nothing is pinned.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import secrets
@@ -27,9 +26,10 @@ import requests
 from storage.ipfs.cid import Cid, same_cid
 from storage.ipfs.pinner import CidMismatch, ContentNotFound, IpfsError, PinOutcome
 from storage.ipfs.profiles import CidProfile
-from storage.ipfs.transport import RetryPolicy, send
+from storage.ipfs.transport import RetryPolicy, json_of, json_of_line, send
 from storage.ipfs.unixfs import import_bytes, import_file
 from storage.models.pin import PinStatus
+from storage.net import safe_json
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -126,10 +126,10 @@ class KuboClient:
         return response
 
     def version(self) -> dict[str, Any]:
-        return dict(self._post("version", []).json())
+        return dict(json_of(self._post("version", [])))
 
     def id(self) -> dict[str, Any]:
-        return dict(self._post("id", []).json())
+        return dict(json_of(self._post("id", [])))
 
     def add(
         self,
@@ -174,7 +174,11 @@ class KuboClient:
         finally:
             for stream in opened:
                 stream.close()
-        lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+        lines = [
+            json_of_line(line, cid=expected_cid, endpoint=response.url)
+            for line in response.content.splitlines()
+            if line.strip()
+        ]
         results = [line for line in lines if "Hash" in line]
         if not results:
             raise IpfsError(
@@ -186,7 +190,7 @@ class KuboClient:
 
     def pin_add(self, cid: str) -> list[str]:
         response = self._post("pin/add", [("arg", cid), ("recursive", "true")], cid=cid)
-        return list(response.json().get("Pins", []))
+        return list(json_of(response, cid=cid).get("Pins", []))
 
     def pin_ls(self, cid: str) -> bool:
         """True when `cid` is pinned recursively; a 'not pinned' answer is False, not an error."""
@@ -196,7 +200,7 @@ class KuboClient:
             if "not pinned" in exc.reason.lower():
                 return False
             raise
-        keys = response.json().get("Keys", {}) or {}
+        keys = json_of(response, cid=cid).get("Keys", {}) or {}
         return any(same_cid(key, cid) for key in keys)
 
     def pin_rm(self, cid: str) -> None:
@@ -228,8 +232,8 @@ def _flag(value: bool) -> str:
 
 def _node_error(response: requests.Response, *, cid: str | None, endpoint: str) -> IpfsError:
     try:
-        message = str(response.json().get("Message", ""))
-    except ValueError:
+        message = str(safe_json.loads(response.content, source=endpoint).get("Message", ""))
+    except (ValueError, AttributeError):
         message = response.text[:300]
     reason = f"HTTP {response.status_code}: {message or response.reason}"
     lowered = message.lower()

@@ -29,8 +29,9 @@ from storage.ipfs.cid import same_cid
 from storage.ipfs.kubo import KuboPinner
 from storage.ipfs.pinner import CidMismatch, IpfsError, PinFailed, PinOutcome
 from storage.ipfs.profiles import CidProfile
-from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, send
+from storage.ipfs.transport import RETRYABLE_STATUS, RetryPolicy, json_of, send
 from storage.models.pin import PinStatus
+from storage.net import safe_json
 
 ALL_STATUSES = "queued,pinning,pinned,failed"
 
@@ -92,14 +93,14 @@ class PinningServiceClient:
             expect=200,
             retry_statuses=frozenset({429, 500, 502, 503, 504}),
         )
-        return dict(response.json())
+        return dict(json_of(response, cid=cid))
 
     def list_recent(self, *, limit: int = 1) -> list[dict[str, Any]]:
         """The newest pinned requests: an authenticated read (`bot doctor` checks the token)."""
         response = self._request(
             "GET", "/pins", cid=None, retry=False, expect=200, params={"limit": str(limit)}
         )
-        return list(response.json().get("results", []))
+        return list(json_of(response).get("results", []))
 
     def find_pins(self, cid: str, *, statuses: str = ALL_STATUSES) -> list[dict[str, Any]]:
         """Requests for `cid`, newest first (without `status`, the API returns only pinned)."""
@@ -112,7 +113,7 @@ class PinningServiceClient:
             retry_statuses=frozenset({429, 500, 502, 503, 504}),
             params={"cid": cid, "status": statuses, "limit": "10"},
         )
-        return list(response.json().get("results", []))
+        return list(json_of(response, cid=cid).get("results", []))
 
     def add_pin(
         self, cid: str, *, name: str | None = None, origins: Sequence[str] = ()
@@ -135,7 +136,7 @@ class PinningServiceClient:
                     retry_statuses=frozenset({429}),
                     json=body,
                 )
-                return dict(response.json())
+                return dict(json_of(response, cid=cid))
             except IpfsError as exc:
                 last_error = exc
                 if not _may_have_been_created(exc):
@@ -173,7 +174,7 @@ def _may_have_been_created(error: IpfsError) -> bool:
 
 def _service_error(response: requests.Response) -> str:
     try:
-        error = response.json().get("error", {})
+        error = safe_json.loads(response.content, source=response.url).get("error", {})
         detail = f"{error.get('reason', '')}: {error.get('details', '')}".strip(": ")
     except (ValueError, AttributeError):
         detail = response.text[:300]

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from storage.ipfs.pinner import IpfsError
+from storage.net import safe_json
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
@@ -63,3 +64,20 @@ def send(
     raise IpfsError(
         f"{method} failed after {attempts} attempt(s): {last_error}", cid=cid, endpoint=url
     )
+
+
+def json_of(response: requests.Response, *, cid: str | None = None) -> Any:
+    """The response's JSON body, depth-checked (storage/net/safe_json.py); errors name the
+    CID and the endpoint."""
+    try:
+        return safe_json.loads(response.content, source=response.url)
+    except safe_json.UnsafeJson as exc:
+        raise IpfsError(str(exc), cid=cid, endpoint=response.url) from None
+
+
+def json_of_line(line: bytes, *, cid: str | None, endpoint: str) -> Any:
+    """One line of an NDJSON answer (kubo's `add`), depth-checked like `json_of`."""
+    try:
+        return safe_json.loads(line, source=endpoint)
+    except safe_json.UnsafeJson as exc:
+        raise IpfsError(str(exc), cid=cid, endpoint=endpoint) from None

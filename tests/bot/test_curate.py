@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, create_engine, select
 
 from bot.curation.curate import CurationParams, curate
 from storage.artworks import transition
@@ -89,3 +90,51 @@ def test_rerun_is_idempotent_and_reconciles(engine: Engine) -> None:
     # A larger top N brings rejected ones back as candidates.
     curate(engine, CurationParams(trim=0, top=4))
     assert sum(a.state == "candidate" for a in by_item(engine).values()) == 3
+
+
+def test_a_new_top_n_updates_rejection_reasons_once(engine: Engine) -> None:
+    for i in range(6):
+        add(engine, f"p{i}", price=Decimal(10 + i))
+    curate(engine, CurationParams(trim=0, top=3))
+    changed = curate(engine, CurationParams(trim=0, top=2))
+    assert changed.changed == 4  # one candidate rejected, three reasons say "top 2" now
+    assert by_item(engine)["p0"].reason == "ranked #6, below the top 2"
+    again = curate(engine, CurationParams(trim=0, top=2))
+    assert (again.changed, again.unchanged) == (0, 6)
+
+
+def test_negative_likes_never_make_a_nan_score(engine: Engine) -> None:
+    add(engine, "a", likes=-5)
+    curate(engine, CurationParams(trim=0, top=1))
+    assert by_item(engine)["a"].value_score == pytest.approx(math.log1p(10))
+    assert curate(engine, CurationParams(trim=0, top=1)).unchanged == 1
+
+
+def test_other_writers_get_in_between_batches_and_are_respected(engine: Engine) -> None:
+    """Curation writes in short transactions: a writer with no patience at all (SQLite busy
+    timeout 0) commits between two batches, and an artwork another process moved on meanwhile
+    is left alone by the later batch."""
+    for i in range(6):
+        add(engine, f"p{i}", price=Decimal(10 + i))
+    curate(engine, CurationParams(trim=0, top=6))
+    patience = {"timeout": 0} if engine.dialect.name == "sqlite" else {}
+    impatient = create_engine(engine.url, connect_args=patience)
+    calls: list[int] = []
+
+    def between_batches(done: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # after the first batch was committed
+            with Session(impatient) as session:  # fails at once if curation held the lock
+                last = session.exec(
+                    select(Artwork).join(Listing).where(Listing.item_id == "p5")
+                ).one()
+                transition(session, last, ArtworkState.PREPARED)
+                session.commit()
+
+    report = curate(
+        engine, CurationParams(trim=0, top=1), progress=between_batches, batch_listings=2
+    )
+    assert calls == [0, 2, 4, 6]
+    assert report.kept_in_pipeline == 1
+    assert by_item(engine)["p5"].state == "prepared"
+    assert by_item(engine)["p4"].reason == "ranked #2, below the top 1"

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.daemon.heartbeat import view
 from storage.db import make_engine
+from storage.errors import StoreDamaged
 from storage.models.daemon import DaemonHeartbeat, scheduler_jobs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,14 +86,23 @@ def wait_for(what: Callable[[], Any], timeout: float = 90, process: Any = None) 
 
 def status(data_dir: Path) -> dict[str, Any]:
     """What `bot status --json` shows under "daemon" (read in-process: polled often). While a
-    fresh daemon is still creating the database, its tables are not there yet: not alive."""
-    engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip", read_only=True)
+    fresh daemon is still creating the database (an empty file, then no tables yet): not
+    alive yet."""
+    not_yet = {"alive": False, "jobs": {}}
+    try:
+        engine = make_engine(
+            f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip", read_only=True
+        )
+    except StoreDamaged:
+        if (data_dir / "bot.db").stat().st_size == 0:
+            return not_yet
+        raise
     try:
         return view(engine, heartbeat_s=0.5, lock_path=data_dir / "bot.lock").as_json()
     except OperationalError as exc:
         if "no such table" not in str(exc):
             raise
-        return {"alive": False, "jobs": {}}
+        return not_yet
     finally:
         engine.dispose()
 

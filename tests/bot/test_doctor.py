@@ -155,7 +155,7 @@ def test_a_generator_install_without_taming_fails_with_the_fix(tmp_path: Path) -
 
 def test_a_core_install_skips_the_generator_checks(tmp_path: Path) -> None:
     blocked = ["torch", "torchvision", "kornia", "clip", "taming", "einops", "safetensors",
-               "cv2", "skimage", "spandrel", "imagehash"]  # fmt: skip
+               "cv2", "spandrel", "imagehash"]  # fmt: skip
     result = run_bot("doctor", cwd=tmp_path, blocked=blocked, env={"BOT_DATA_DIR": "data"})
     lines = doctor_lines(result.stdout)
     assert lines["install"][0] == "ok" and "not installed: generate" in lines["install"][1]

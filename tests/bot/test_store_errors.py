@@ -131,7 +131,10 @@ def test_random_bytes_in_a_page_stop_a_write_before_it_starts(data_dir: Path) ->
 def test_text_that_is_not_utf8_is_damage_not_a_traceback(data_dir: Path) -> None:
     path = make_store(data_dir)
     with sqlite3.connect(path) as connection:  # what random bytes over a row's text look like
-        connection.execute("UPDATE listings SET item_id = CAST(x'ff00fe41' AS TEXT) WHERE id = 3")
+        # A column curation reads (it reads only what it needs; item_id and title are not).
+        connection.execute(
+            "UPDATE listings SET media_type = CAST(x'ff00fe41' AS TEXT) WHERE id = 3"
+        )
     one_line_error(run_cli("curate"), "bot.db is damaged", "Could not decode to UTF-8")
 
 

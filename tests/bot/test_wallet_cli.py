@@ -63,3 +63,24 @@ def test_bad_key_and_missing_passphrase_are_explained(
     )
     missing = _run("address")
     assert missing.exit_code == 2 and "bot wallet create" in missing.output
+
+
+def test_a_deeply_nested_keystore_is_one_line_not_a_segfault(data_dir: Path) -> None:
+    """The keystore is read with a bounded JSON depth (the signing stack is imported by then,
+    with its raised recursion limit put back): one line, not a segfault."""
+    import os
+    import subprocess
+    import sys
+
+    keystore = data_dir / "wallet" / "keystore.json"
+    keystore.parent.mkdir(parents=True)
+    keystore.write_bytes(b"[" * 8_000)  # under the keystore size cap: it reaches the parser
+    root = Path(__file__).resolve().parents[2]
+    for command in (["wallet", "address"],):  # `doctor` reads it through the same function
+        done = subprocess.run(
+            [sys.executable, "-c", "from bot.cli.app import main; main()", *command],
+            capture_output=True, text=True, timeout=120, env=os.environ, cwd=root,
+        )  # fmt: skip
+        output = done.stdout + done.stderr
+        assert done.returncode not in (0, -11, 139), (command, done.returncode, output[-2000:])
+        assert "nested 8000 levels deep" in output and "Traceback" not in output

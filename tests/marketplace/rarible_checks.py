@@ -5,13 +5,19 @@ in the bot's encoder makes a signature fail here instead of agreeing with itself
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
+
+_limit = sys.getrecursionlimit()
+try:  # py_ecc (imported by eth_account) raises the recursion limit; the suite keeps it
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+finally:
+    sys.setrecursionlimit(_limit)
 
 _DOMAIN = [
     {"name": "name", "type": "string"},

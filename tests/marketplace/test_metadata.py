@@ -140,3 +140,23 @@ def test_any_scraped_text_gives_plain_valid_json(name: str, creator: str, catego
         if isinstance(value, str):
             assert "<" not in value and ">" not in value
             assert not any(ord(char) < 32 for char in value)
+
+
+def test_long_names_keep_the_artwork_id_and_whole_graphemes() -> None:
+    import regex
+
+    family = "👩\u200d👩\u200d👧\u200d👦"  # one grapheme, seven code points
+    for category in ("x" * 300, family * 60, "e\u0301" * 150, "ab " * 100):
+        names = {build_metadata(_facts(artwork_id=n, category=category))["name"] for n in (7, 8)}
+        assert names == {n for n in names if len(n) <= 200}
+        assert {n.rsplit(" ", 1)[1] for n in names} == {"#7", "#8"}  # never shared
+        for name in names:
+            kept = name.rsplit(" #", 1)[0].removesuffix("…")
+            allowed = (family, "x", "\u00e9", "a", "b", " ")  # NFC: e + U+0301 is one é
+            assert all(g in allowed for g in regex.findall(r"\X", kept)), name
+
+
+def test_plain_text_cuts_between_graphemes() -> None:
+    flag = "🇳🇱"
+    assert plain_text(flag * 10, limit=5) == flag * 2 + "…"
+    assert plain_text("short", limit=5) == "short"

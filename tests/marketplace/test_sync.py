@@ -189,3 +189,33 @@ def test_the_protocol_fee_is_asked_once_and_recorded_with_each_new_sale(
         assert [s.protocol_fee_bps for s in session.exec(select(Sale)).all()] == [250, 250]
     state.add_fault("GET", "/v0.1/orders/settings/fees", "500", times=100)
     assert api_protocol_fee(client) is None  # unknown, not a failed sync
+
+
+def test_an_absurd_bid_or_sale_never_stops_the_sync(
+    engine, network, wallet, client, server
+) -> None:  # type: ignore[no-untyped-def]
+    """A bid worth 1E+999999999 used to raise decimal.Overflow and stop every sync."""
+    from bot.pipeline.sold_stage import sync_market
+
+    _, state = server
+    _, token = _publish(engine, network, wallet, client, 1)
+    bidder = "0x" + "ab" * 20
+    absurd = state.place_bid(network.collection, token, bidder, 10**18)
+    state.bids[absurd]["make"]["value"] = "1E+999999999"
+    nan_usd = state.place_bid(network.collection, token, bidder, 2 * 10**18, price_usd="NaN")
+    good = state.place_bid(network.collection, token, bidder, 3 * 10**18)
+    state.record_sale(
+        network.collection, token, seller=wallet.address, buyer=bidder, price_eth="1E+99999999"
+    )
+    state.record_sale(network.collection, token, seller=wallet.address, buyer=bidder, price_eth="2")
+
+    result = sync_market(engine, client, mode="testnet", seller=wallet.address, weth=SEPOLIA_WETH)
+    assert result.bids.new == 1 and result.sales.new == 1
+    skipped = result.bids.skipped + result.sales.skipped
+    assert len(skipped) == 3
+    assert any(absurd in s and "exponent out of range" in s for s in skipped)
+    assert any(nan_usd in s and "not a finite number" in s for s in skipped)
+    assert any("sale" in s and "1E+99999999" in s for s in skipped)
+    with session_scope(engine) as session:
+        assert [b.order_id for b in session.exec(select(Bid)).all()] == [good]
+        assert [s.price for s in session.exec(select(Sale)).all()] == [Decimal(2)]

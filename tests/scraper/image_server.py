@@ -117,6 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
+    def do_POST(self) -> None:  # same routes; the request body is read and dropped
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True

@@ -1,8 +1,10 @@
-"""Which network addresses the downloader may connect to (server-side request forgery guard).
+"""Which network addresses a connection may reach (server-side request forgery guard).
 
-A listing's image URI comes from strangers. Without this guard, `https://evil.example/x.png`
-redirecting to `http://169.254.169.254/latest/meta-data/` would make the bot read the cloud's
-credentials, or poke services on its own LAN. The check runs on the resolved IP at connect
+Used by the image downloader on every hop, and by the API clients on redirect hops to
+another origin (storage/net/bounded.py). A listing's image URI comes from strangers.
+Without this guard, `https://evil.example/x.png` redirecting to
+`http://169.254.169.254/latest/meta-data/` would make the bot read the cloud's credentials,
+or poke services on its own LAN. The check runs on the resolved IP at connect
 time, for every redirect hop, and the socket connects to exactly the IP that was checked (no
 second DNS lookup an attacker could answer differently).
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -69,21 +72,38 @@ def resolve_allowed(host: str, port: int, *, allow_private: bool) -> str:
     raise AddressRefused(host, "; ".join(dict.fromkeys(problems)))
 
 
-def guarded_pool_classes(*, allow_private: bool) -> dict[str, Any]:
-    """urllib3 pool classes whose connections only reach allowed addresses."""
+def guarded_pool_classes(
+    *, allow_private: bool | None, on_socket: Callable[[socket.socket], None] | None = None
+) -> dict[str, Any]:
+    """urllib3 pool classes for an HTTPAdapter's pool manager.
+
+    `allow_private`: None connects anywhere (the operator's configured API); True/False checks
+    every new connection with `resolve_allowed`. `on_socket` sees every socket a request uses
+    (new or pooled), so a watchdog can shut it down at a deadline (storage/net/bounded.py).
+    """
 
     class _Guard:
         _dns_host: str  # both provided by urllib3's HTTPConnection
         port: int
+        _raw_sock: socket.socket | None = None
 
         def _new_conn(self) -> socket.socket:
             host = self._dns_host
-            checked_ip = resolve_allowed(host, self.port, allow_private=allow_private)
-            self._dns_host = checked_ip
+            if allow_private is not None:
+                self._dns_host = resolve_allowed(host, self.port, allow_private=allow_private)
             try:
-                return super()._new_conn()  # type: ignore[misc]
+                sock: socket.socket = super()._new_conn()  # type: ignore[misc]
             finally:
                 self._dns_host = host  # SNI and the Host header keep the name
+            self._raw_sock = sock  # the plain socket under any TLS wrapper
+            if on_socket is not None:
+                on_socket(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            if on_socket is not None and self._raw_sock is not None:
+                on_socket(self._raw_sock)  # a pooled connection, reused for this request
+            return super().request(*args, **kwargs)  # type: ignore[misc]
 
     class GuardedHTTPConnection(_Guard, HTTPConnection):
         pass
