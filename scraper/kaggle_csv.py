@@ -326,6 +326,8 @@ def _optional_amount(text: str, column: str) -> Decimal | None:
 
 
 def _optional_count(text: str, column: str) -> int | None:
+    if text.isdigit() and text.isascii() and len(text) <= 18:
+        return int(text)  # the common case, as parse_count decides it, without its layers
     return parse_count(text, column) if text.strip() else None
 
 
