@@ -46,7 +46,11 @@ REQUIRED_COLUMNS = (
 )  # fmt: skip
 MARKETPLACE = "hive"
 SOURCE = "kaggle"
-BATCH_ROWS = 5000
+# Each commit writes every index page its batch touched (item ids land all over the unique
+# index), so fewer, larger commits cost less: 20,000 rows per batch instead of 5,000 took a
+# million-row import from 71-94 to 63-71 CPU seconds; a batch holds the write lock a second
+# or two (other writers wait up to BUSY_TIMEOUT_MS, 30 s).
+BATCH_ROWS = 20_000
 MAX_KEPT_ERRORS = 1000  # reported in full; beyond that only counted
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
@@ -326,6 +330,8 @@ def _optional_amount(text: str, column: str) -> Decimal | None:
 
 
 def _optional_count(text: str, column: str) -> int | None:
+    if text.isdigit() and text.isascii() and len(text) <= 18:
+        return int(text)  # the common case, as parse_count decides it, without its layers
     return parse_count(text, column) if text.strip() else None
 
 

@@ -258,40 +258,30 @@ def insert_rows(
     compiled = insert(table).compile(dialect=dialect, column_keys=names)
     order = list(compiled.positiontup or ()) if compiled.positional else names
     position = [names.index(name) for name in order]
-    converters = [
-        (index, _memoised(processor))
+    processors = [
+        (index, processor)
         for index, name in enumerate(order)
         if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         is not None
     ]
-    reorder = position != list(range(len(names)))
-    params: list[Any] = []
-    for row in rows:
-        record = [row[i] for i in position] if reorder else list(row)
-        for index, convert in converters:
-            if record[index] is not None:
-                record[index] = convert(record[index])
-        params.append(
-            tuple(record) if compiled.positional else dict(zip(order, record, strict=True))
-        )
+    # Column by column: the transposition is done in C, and a column whose rows all hold the
+    # same object (the batch's timestamp) is converted once.
+    given = list(zip(*rows, strict=True))
+    values: list[Sequence[Any]] = [given[i] for i in position]
+    for index, process in processors:
+        values[index] = _converted(values[index], process)
+    params: list[Any] = list(zip(*values, strict=True))
+    if not compiled.positional:
+        params = [dict(zip(order, record, strict=True)) for record in params]
     connection.exec_driver_sql(compiled.string, params)
 
 
-def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process`, reusing the result for the same object as last time (None never comes)."""
-    last: list[Any] = [_UNSET, None]
-
-    def convert(value: Any) -> Any:
-        if value is last[0]:
-            return last[1]
-        result = process(value)
-        last[0], last[1] = value, result
-        return result
-
-    return convert
-
-
-_UNSET = object()
+def _converted(column: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """`process` applied to every value of one column but None (which stays None)."""
+    first = column[0]
+    if all(value is first for value in column):
+        return [None if first is None else process(first)] * len(column)
+    return [None if value is None else process(value) for value in column]
 
 
 def _stored_rows(

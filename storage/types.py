@@ -25,7 +25,7 @@ class DecimalText(TypeDecorator[Decimal]):
             return None
         if isinstance(value, float):
             raise TypeError("money must be a Decimal or str, never a float")
-        amount = Decimal(value)
+        amount = value if type(value) is Decimal else Decimal(value)  # Decimals are immutable
         # The last guard (storage/money.py bounds values on the way in): 1E+99999999 would
         # be written as a 100 MB string, NaN is no amount at all.
         if not amount.is_finite() or abs(amount.adjusted()) > _MAX_STORED_EXPONENT:
