@@ -164,7 +164,14 @@ def test_core_install_runs_import_curate_pin_and_dry_run_publish(tmp_path: Path)
     from bot.sample import SAMPLE_CSV
 
     _run([bot, "init"], env=env, cwd=tmp_path)
-    _run([bot, "import", "kaggle", str(SAMPLE_CSV), "--images", str(images)], env=env, cwd=tmp_path)
+    # the sample holds two deliberately broken rows: they are reported and the import exits 1
+    imported = _run(
+        [bot, "import", "kaggle", str(SAMPLE_CSV), "--images", str(images)],
+        env=env,
+        cwd=tmp_path,
+        expect=1,
+    )
+    assert "2 bad rows skipped" in imported.stdout
     _run([bot, "eda", "--out", str(tmp_path / "eda")], env=env, cwd=tmp_path)
     _run([bot, "curate", "--top", "4"], env=env, cwd=tmp_path)
     refused = _run([bot, "prepare"], env=env, cwd=tmp_path, expect=2)

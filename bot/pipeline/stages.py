@@ -74,7 +74,8 @@ class Stage:
             tracker.advance()
 
     def advance_one(self, artwork_id: int, ctx: PipelineContext) -> None:
-        raise NotImplementedError
+        """One artwork; a stage overrides this or, for batches, `advance`."""
+        raise TypeError(f"stage {self.name}: overrides neither advance nor advance_one")
 
 
 def record_unexpected(
