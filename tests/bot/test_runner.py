@@ -80,7 +80,8 @@ class Unavailable(Stage):
 
 
 @pytest.fixture
-def pipeline(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> PipelineContext:
+def pipeline(data_dir: Path, store_env: str, monkeypatch: pytest.MonkeyPatch) -> PipelineContext:
+    """On SQLite and on PostgreSQL (`store_env` points the settings at the database)."""
     monkeypatch.setenv("BOT_RETRY_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("BOT_RETRY_BACKOFF_S", "60")
     monkeypatch.setenv("BOT_RETRY_BACKOFF_MAX_S", "100")
