@@ -272,6 +272,7 @@ def run_and_kill(
     batch: int = 1,
     timeout_s: float = 300,
     launcher: Launcher | None = None,
+    args: tuple[str, ...] = ("run", "--once", "--skip", "fetch"),
 ) -> RunOutcome:
     """`bot run --once`, SIGKILLed `delay_s` after it starts working on `target` (a stage, or
     the sync step), or when the server holds a request it stored without answering
@@ -282,10 +283,9 @@ def run_and_kill(
         marker = f"step {target} starting" if target == "sync" else f"stage {target}: leased"
     log_path = cwd / f"run-{time.monotonic_ns()}.log"
     log_path.touch()  # read while the run writes it
-    args = ["run", "--once", "--skip", "fetch"]
     process: subprocess.Popen[str] | None = None
     if launcher is not None:
-        pid = launcher.spawn(env, cwd, args, log_path)
+        pid = launcher.spawn(env, cwd, list(args), log_path)
     else:
         with open(log_path, "w") as err:
             process = subprocess.Popen(

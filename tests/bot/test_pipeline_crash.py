@@ -128,3 +128,37 @@ def test_two_runs_started_at_once_on_one_data_dir_never_double_publish(
         check = check_market(data_dir, state)
     assert check.ok and check.listed == TOP, check
     assert len(state.items) == TOP and len(state.orders) == TOP
+
+
+@pytest.mark.timeout(900)
+def test_a_daemon_killed_mid_step_never_mints_or_lists_twice(
+    template: Path, tmp_path: Path
+) -> None:
+    """`bot daemon` SIGKILLed in generate, in mint and in list (with the request stored by the
+    server and its answer never recorded), restarted each time; then clean runs finish."""
+    data_dir = new_world(template, tmp_path)
+    plans = [
+        KillPlan("generate", 0.5),
+        KillPlan("mint", 0.0, hang="/v0.1/nft/mints"),
+        KillPlan("list", 0.0, hang="/v0.1/order/orders"),
+    ]
+    with running_rarible_server(api_key="k-world") as (base, state):
+        env = _env(template, data_dir, base) | {"BOT_DAEMON_TICK_INTERVAL_S": "1"}
+        killed = []
+        for plan in plans:
+            if plan.hang:
+                state.add_fault("POST", plan.hang, "hang_after_store")
+            outcome = run_and_kill(
+                env,
+                tmp_path,
+                target=plan.target,
+                delay_s=plan.delay_s,
+                state=state,
+                timeout_s=240,
+                args=("daemon",),
+            )
+            killed.append(outcome.killed_at)
+        check, _ = finish(env, data_dir, state)
+    assert all(k and k != "timeout" for k in killed), killed
+    assert check.ok, check
+    assert check.listed == TOP
