@@ -18,10 +18,11 @@ Baseline: main before this work was merged (commit BASELINE_COMMIT: the row-by-r
 and curation, extracted with `git archive`), the same commands, at `--baseline-rows` (default
 50,000: the old curation needs hours at 1M). Both versions also run on the real dataset and
 must give the same curation, artwork for artwork (a hash of every artwork's state, rank,
-reason, score, category and who rejected it).
+reason, score, category and who rejected it). `--previous` (default PREVIOUS_COMMIT) also
+runs the commit before the latest import work at the full size, side by side with it.
 
 Usage: .venv/bin/python benchmarks/bench_import_curate.py [--rows 1000000]
-       [--baseline-rows 50000] [--csv PATH]
+       [--baseline-rows 50000] [--csv PATH] [--previous COMMIT]
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("NFTBOT_SHARED_DIR") or ROOT.parent / "shared")
 DEFAULT_CSV = SHARED_DIR / "data" / "nft_art_dataset.csv"
 BASELINE_COMMIT = "c1d85e3"  # main before the streaming import and vectorised curation
+PREVIOUS_COMMIT = "d02276e"  # main before the collector was tuned and new rows bound as tuples
 REPORTED_1M = {  # issue 10, measured by the reporter on the old code
     "import_seconds": 498,
     "import_peak_gib": 5.8,
@@ -117,13 +119,12 @@ def curation_fingerprint(db_path: Path) -> tuple[int, str]:
     return len(rows), hashlib.sha256(shown.encode()).hexdigest()
 
 
-def extract_baseline(target: Path) -> Path:
-    archive = target / "baseline.tar"
+def extract_code(commit: str, target: Path, name: str) -> Path:
+    archive = target / f"{name}.tar"
     subprocess.run(
-        ["git", "archive", "--format=tar", "-o", str(archive), BASELINE_COMMIT],
-        cwd=ROOT, check=True,
-    )  # fmt: skip
-    code = target / "baseline"
+        ["git", "archive", "--format=tar", "-o", str(archive), commit], cwd=ROOT, check=True
+    )
+    code = target / name
     code.mkdir()
     with tarfile.open(archive) as tar:
         tar.extractall(code, filter="data")
@@ -168,6 +169,11 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=50_000)
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument(
+        "--previous",
+        default=PREVIOUS_COMMIT,
+        help="also run this commit at the full size, before the current code ('' to skip)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results" / "import_curate.json"
     )
     args = parser.parse_args()
@@ -176,7 +182,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        baseline_code = extract_baseline(work)
+        baseline_code = extract_code(BASELINE_COMMIT, work, "baseline")
+        previous_code = extract_code(args.previous, work, "previous") if args.previous else None
         same: dict[str, Any] = {}
         for name, code in (("baseline", baseline_code), ("nftbot", ROOT)):
             data = work / f"real-{name}"
@@ -188,11 +195,14 @@ def main() -> None:
         big = distinct_rows_csv(args.csv, args.rows, work / "big.csv")
         small = distinct_rows_csv(args.csv, args.baseline_rows, work / "small.csv")
         results: list[dict[str, Any]] = []
-        for name, code, csv_path, rows in (
+        versions = [
             ("baseline", baseline_code, small, args.baseline_rows),
             ("nftbot", ROOT, small, args.baseline_rows),
             ("nftbot", ROOT, big, args.rows),
-        ):
+        ]
+        if previous_code is not None:  # the full size, just before the version measured
+            versions.insert(2, ("previous", previous_code, big, args.rows))
+        for name, code, csv_path, rows in versions:
             data = work / f"{name}-{rows}"
             for run in import_and_curate(code, data, csv_path):
                 assert run["exit_code"] == 0, run
@@ -204,6 +214,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, load {os.getloadavg()[0]:.1f} at the end",
         "baseline_commit": BASELINE_COMMIT,
+        "previous_commit": args.previous or None,
         "real_dataset_curation": {
             "artworks": same["nftbot"][0],
             "sha256": same["nftbot"][1],

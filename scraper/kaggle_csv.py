@@ -22,6 +22,7 @@ reason in `image_error`, so `bot images fetch --retry-refused` can try the IPFS 
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from sqlalchemy.engine import Engine
 from scraper.csv_file import CsvFile, CsvFormatError, RowProblem, iter_rows, open_csv
 from scraper.errors import DownloadRefused
 from scraper.images import DownloadPolicy, store_local_image
-from storage.batches import write_transaction
+from storage.batches import bulk_gc, write_transaction
 from storage.blobstore import BlobStore
 from storage.listings import UpsertOutcome, upsert_listings
 from storage.money import MoneyError, parse_amount, parse_count
@@ -163,6 +164,7 @@ def read_kaggle_csv(csv_path: Path, images_dir: Path | None = None) -> KaggleRea
     return result
 
 
+@bulk_gc()
 def import_kaggle_csv(
     engine: Engine,
     blobs: BlobStore,
@@ -266,15 +268,16 @@ def _store_batch(
     # Rows are unique by item id within the batch: one batched upsert, one short transaction.
     with write_transaction(engine, lock_table="listings") as session:
         outcomes = upsert_listings(session, rows)
-    for fields, (_, outcome) in zip(rows, outcomes, strict=True):
-        if fields["item_id"] in repeated:
-            continue  # counted when its first row was stored
-        if outcome is UpsertOutcome.NEW:
-            report.new += 1
-        elif outcome is UpsertOutcome.UPDATED:
-            report.updated += 1
-        else:
-            report.unchanged += 1
+    if repeated:  # those were counted when their first row was stored
+        outcomes = [
+            result
+            for fields, result in zip(rows, outcomes, strict=True)
+            if fields["item_id"] not in repeated
+        ]
+    counted = Counter(outcome for _, outcome in outcomes)
+    report.new += counted[UpsertOutcome.NEW]
+    report.updated += counted[UpsertOutcome.UPDATED]
+    report.unchanged += counted[UpsertOutcome.UNCHANGED]
 
 
 def _describe(raw: dict[str, Any]) -> str:

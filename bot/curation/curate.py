@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 
 from bot.curation.frame import load_store
 from bot.curation.trim import year_bounds
-from storage.batches import write_transaction
+from storage.batches import bulk_gc, write_transaction
 from storage.listings import insert_rows
 from storage.models import Artwork, ArtworkEvent, ArtworkState, Listing
 from storage.types import utcnow
@@ -148,6 +148,7 @@ def decide(frame: pd.DataFrame, params: CurationParams) -> pd.DataFrame:
     return frame
 
 
+@bulk_gc()
 def curate(
     engine: Engine,
     params: CurationParams,
