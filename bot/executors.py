@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.extras import require_extra
-from bot.settings import ExecutorKind, Settings
+from bot.settings import Settings
+from bot.settings_pipeline import ExecutorKind
 
 if TYPE_CHECKING:
     from generator.executor import GenerationExecutor

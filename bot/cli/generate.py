@@ -46,8 +46,8 @@ def generate(
     from bot.executors import ExecutorSetupError, open_executor, require_executor_extra
     from bot.pinning import frame_pin_hook
     from bot.pipeline.generate_stage import SMOKE_TEST_WARNING, generate_artworks, select_prepared
-    from bot.settings import ExecutorKind
     from bot.settings_checks import torch_device
+    from bot.settings_pipeline import ExecutorKind
     from generator.batching import resolve_device
     from generator.optimiser import GenerationSettings
     from generator.prompts import parse_prompts
