@@ -7,14 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.output import (
-    console,
-    err_console,
-    new_table,
-    print_table,
-    progress_reporter,
-    safe,
-)
+from bot.cli.output import console, err_console, new_table, print_table, safe
+from bot.cli.progress import progress
 from bot.settings import parse_year_range
 
 if TYPE_CHECKING:
@@ -54,10 +48,10 @@ def import_kaggle(
     decode = DecodePolicy(settings.download_max_bytes, settings.download_max_pixels)
     try:
         opened = open_kaggle_csv(csv_path)
-        with progress_reporter(f"import {csv_path.name}", opened.lines, unit="lines") as update:
+        with progress(f"import {csv_path.name}", opened.lines, unit="lines") as tracker:
             report = import_kaggle_csv(
                 context.engine, context.blobs, csv_path, images,
-                image_policy=policy, progress=update, opened=opened,
+                image_policy=policy, progress=tracker.update, opened=opened,
                 validate_image=None if images is None else lambda data: decode_image(data, decode),
             )  # fmt: skip
     except KaggleFormatError as exc:
@@ -148,8 +142,8 @@ def curate(
         raise typer.Exit(2) from None
     params = CurationParams(trim=trim_level, years=year_range, top=top or settings.curate_top)
     total = count_listings(context.engine)
-    with progress_reporter("curate", total, unit="listings") as update:
-        report = run_curation(context.engine, params, progress=update)
+    with progress("curate", total, unit="listings") as tracker:
+        report = run_curation(context.engine, params, progress=tracker.update)
     table = new_table(
         "outcome", "count", title=f"Curation of {report.considered} listings", right=("count",)
     )

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -60,62 +56,6 @@ def cell(value: object) -> Text:
     return Text("" if value is None else plain(value))
 
 
-@contextmanager
-def progress_reporter(
-    description: str,
-    total: int | None,
-    *,
-    unit: str = "rows",
-    interval_s: float = 5.0,
-    out: Console | None = None,
-) -> Iterator[Callable[[int], None]]:
-    """Yield `update(done)`. On a terminal: a Rich progress bar, with log records printed
-    above it (a log line never breaks the bar). Otherwise: a plain line on stderr at most every
-    `interval_s` seconds and one at the end, so logs and CI show that work goes on."""
-    target = out or console
-    if target.is_terminal:
-        with (
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(unit),
-                TimeElapsedColumn(),
-                console=target,
-                transient=False,
-            ) as bar,
-            logs_above(bar.console),
-        ):
-            task = bar.add_task(description, total=total)
-            yield lambda done: bar.update(task, completed=done)
-        return
-    started = last = time.monotonic()
-    state = {"done": 0, "printed": False}
-
-    def line(done: int) -> None:
-        of = f" of {total:,}" if total else ""
-        share = f" ({100 * done / total:.0f}%)" if total else ""
-        elapsed = time.monotonic() - started
-        err_console.print(
-            f"{description}: {done:,}{of} {unit}{share}, {elapsed:.0f} s",
-            markup=False,
-            highlight=False,
-        )
-        state["printed"] = True
-
-    def update(done: int) -> None:
-        nonlocal last
-        state["done"] = done
-        now = time.monotonic()
-        if now - last >= interval_s:
-            last = now
-            line(done)
-
-    yield update
-    if state["printed"]:  # short jobs stay quiet; long ones end with where they got to
-        line(int(state["done"]))
-
-
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -131,36 +71,6 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(PlainFormatter(LOG_FORMAT))
-
-
-@contextmanager
-def logs_above(bar_console: Console) -> Iterator[None]:
-    """Route the root logger's records through a live progress bar's console, so a log line
-    is printed above the bar instead of breaking it."""
-    if not bar_console.is_terminal:  # no live bar to protect: logs stay where they were
-        yield
-        return
-    root = logging.getLogger()
-    formatter = next(
-        (h.formatter for h in root.handlers if h.formatter is not None),
-        PlainFormatter(LOG_FORMAT),
-    )
-
-    class _AboveBar(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            try:
-                bar_console.print(self.format(record), markup=False, highlight=False)
-            except Exception:  # a log line must never take the command down
-                self.handleError(record)
-
-    handler = _AboveBar()
-    handler.setFormatter(formatter)
-    saved = root.handlers[:]
-    root.handlers = [handler]
-    try:
-        yield
-    finally:
-        root.handlers = saved
 
 
 # --- tables ----------------------------------------------------------------------------------

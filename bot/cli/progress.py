@@ -1,6 +1,7 @@
 """Progress of long work, the one way every command shows it.
 
-`progress(description, total)` is a context manager yielding a tracker with `advance(n)`:
+`progress(description, total)` is a context manager yielding a tracker with `advance(n)` (n
+more done) and `update(done)` (where the work got to, e.g. the line of a file):
 - on a terminal, a Rich progress bar; while it is live, log records are printed through the
   bar's console, above the bar, so a log line never breaks it;
 - otherwise (piped, a log file, systemd, CI), a plain line on stderr at most every
@@ -42,12 +43,18 @@ class _BarTracker:
     def advance(self, n: int = 1) -> None:
         self._bar.advance(self._task, n)  # type: ignore[arg-type]
 
+    def update(self, done: int) -> None:
+        """Set how much is done (for work that reports where it got to, e.g. a file line)."""
+        self._bar.update(self._task, completed=done)  # type: ignore[arg-type]
+
 
 class _PlainTracker:
     """Counts, and prints a line when `interval_s` passed since the last one."""
 
-    def __init__(self, description: str, total: int | None, out: Console, interval_s: float):
-        self.description, self.total, self.out = description, total, out
+    def __init__(
+        self, description: str, total: int | None, unit: str, out: Console, interval_s: float
+    ) -> None:
+        self.description, self.total, self.unit, self.out = description, total, unit, out
         self.interval_s = interval_s
         self.done = 0
         self.started = self.last = time.monotonic()
@@ -56,18 +63,27 @@ class _PlainTracker:
 
     def advance(self, n: int = 1) -> None:
         with self._lock:
-            self.done += n
-            now = time.monotonic()
-            if now - self.last >= self.interval_s:
-                self.last = now
-                self.line()
+            self._set(self.done + n)
+
+    def update(self, done: int) -> None:
+        with self._lock:
+            self._set(done)
+
+    def _set(self, done: int) -> None:
+        self.done = done
+        now = time.monotonic()
+        if now - self.last >= self.interval_s:
+            self.last = now
+            self.line()
 
     def line(self) -> None:
-        of = f"/{self.total}" if self.total else ""
+        """'import big.csv: 250,000 of 1,000,001 lines (25%), 12 s'"""
+        of = f" of {self.total:,}" if self.total else ""
+        unit = f" {self.unit}" if self.unit else ""
         share = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         elapsed = time.monotonic() - self.started
         self.out.print(
-            f"{self.description}: {self.done}{of}{share}, {elapsed:.0f} s",
+            f"{self.description}: {self.done:,}{of}{unit}{share}, {elapsed:.0f} s",
             markup=False,
             highlight=False,
         )
@@ -94,7 +110,7 @@ class _AboveBar(logging.Handler):
 def logs_above(bar_console: Console) -> Iterator[None]:
     """While the bar is live, the root logger's console handlers (stream handlers on a
     terminal) are replaced by one that prints above the bar; files keep their handlers.
-    (bot.cli.output.logs_above does the same for its callers, without keeping the files.)"""
+    """
     if not bar_console.is_terminal:  # no live bar to protect: logs stay where they were
         yield
         return
@@ -125,16 +141,19 @@ def progress(
     description: str,
     total: int | None,
     *,
+    unit: str = "",
     out: Console | None = None,
     interval_s: float = PLAIN_INTERVAL_S,
 ) -> Iterator[_BarTracker | _PlainTracker]:
-    """Show the progress of `total` units of work (None: unknown); see the module docstring."""
+    """Show the progress of `total` units of work (None: unknown), counted in `unit` ("lines",
+    "listings"; empty: items); see the module docstring."""
     target = out or stdout_console
     if target.is_terminal:
         bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn(unit),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=target,
@@ -143,7 +162,7 @@ def progress(
         with bar, logs_above(bar.console):
             yield _BarTracker(bar, bar.add_task(description, total=total))
         return
-    tracker = _PlainTracker(description, total, err_console, interval_s)
+    tracker = _PlainTracker(description, total, unit, err_console, interval_s)
     yield tracker
     if tracker.printed:  # short work stays quiet; long work ends with where it got to
         tracker.line()

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli.output import cell, console, logs_above, new_table, print_table, safe
+from bot.cli.output import cell, console, new_table, print_table, safe
+from bot.cli.progress import logs_above
 from bot.extras import require_extra
 
 if TYPE_CHECKING:  # requests and the sources load when a command runs, not for `--help`
