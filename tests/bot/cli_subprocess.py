@@ -42,8 +42,10 @@ def run_bot(
     importtime: bool = False,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    from_shell: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`bot ARGS` in a new interpreter with this checkout first on the path."""
+    """`bot ARGS` in a new interpreter with this checkout first on the path; `from_shell`:
+    started by that shell (as typed at its prompt), which then is the command's parent."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     full_env["PYTHONPATH"] = str(REPO)
     full_env.update(env or {})
@@ -51,6 +53,8 @@ def run_bot(
     if importtime:
         command += ["-X", "importtime"]
     command += ["-c", _LAUNCHER, ",".join(blocked), *args]
+    if from_shell:  # the shell stays the parent: a lone command would be exec'd in its place
+        command = [from_shell, "-c", '"$@"; exit $?', from_shell, *command]
     return subprocess.run(
         command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )

@@ -51,7 +51,8 @@ def test_version_matches_the_package(tmp_path: Path) -> None:
 
 
 def test_shell_completion_script_and_answers(tmp_path: Path) -> None:
-    script = run_bot("--show-completion", "bash", cwd=tmp_path)
+    # Typer asks the process tree which shell runs `bot`, as at a bash prompt.
+    script = run_bot("--show-completion", cwd=tmp_path, from_shell="bash")
     assert script.returncode == 0
     assert "_BOT_COMPLETE=complete_bash" in script.stdout
     assert "complete -o default -F _bot_completion bot" in script.stdout
