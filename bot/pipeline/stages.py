@@ -208,6 +208,7 @@ class GenerateStage(Stage):
                 raise StageUnavailable(f"generator: {exc}") from None
             if executor.smoke_test:  # the loader logged it; a person must see it too
                 ctx.notices.append(SMOKE_TEST_WARNING)
+            log.info("generate: %s with %s", executor.description, executor.label)
             return executor
 
         return ctx.resource("executor", build)
