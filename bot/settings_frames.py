@@ -162,3 +162,8 @@ class FrameSettings(BaseModel):
     @property
     def upscaler_name(self) -> str:
         return self.upscale_model or f"realesrgan_x{self.upscale_scale}plus"
+
+    @property
+    def upscaler_label(self) -> str:
+        """What an upscaled image records as its upscaler: 'realesrgan_x4plus x4'."""
+        return f"{self.upscaler_name} x{self.upscale_scale}"

@@ -154,7 +154,7 @@ def _settle(
                 else:
                     report.failed[artwork_id] = artwork.error or ""
                 session.add(artwork)
-            elif artwork.state != state_before and artwork.state != S.FAILED.value:
+            elif artwork.state != S.FAILED.value and stage.has_advanced(artwork, state_before):
                 report.advanced.append(artwork_id)
             else:
                 report.waiting.append(artwork_id)
@@ -178,7 +178,7 @@ def run_stage(
         due = col(Artwork.state).in_([s.value for s in only_states])
     else:
         due = due_condition(stage.entry, stage.failed_as, ctx.policy, utcnow())
-    where = [due]
+    where = [due, *stage.due_filter(ctx)]
     if artwork_ids is not None:
         where.append(col(Artwork.id).in_(list(artwork_ids)))
     if not stage.has_housekeeping and not _any(ctx, where):

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, case
+from sqlalchemy import ColumnElement, case, not_, or_
 from sqlmodel import col
 
 from bot.pipeline.context import PipelineContext, StageUnavailable, Tracker
@@ -56,6 +56,15 @@ class Stage:
     def order_by(self) -> Sequence[ColumnElement[Any]]:
         """Best curation rank first (the ranking is the reason an artwork exists)."""
         return (col(Artwork.rank).is_(None), col(Artwork.rank).asc())
+
+    def due_filter(self, ctx: PipelineContext) -> Sequence[ColumnElement[bool]]:
+        """What else, besides its entry state, makes an artwork due for this stage (a stage
+        that shares its entry state with the next one says which artworks are still its)."""
+        return ()
+
+    def has_advanced(self, artwork: Artwork, state_before: str) -> bool:
+        """Whether the stage moved a (not failed) artwork on: by default, to a new state."""
+        return artwork.state != state_before
 
     def housekeeping(self, ctx: PipelineContext) -> None:
         """Work of this stage that is not about due artworks (relisting expired orders)."""
@@ -318,6 +327,16 @@ class ChooseStage(Stage):
             tracker.advance()
 
 
+def needs_upscaling(label: str) -> ColumnElement[bool]:
+    """SQL: the artwork's chosen frame has no upscaled image made by the upscaler `label`
+    (a new choice drops the old image: bot/pipeline/choose_stage.py)."""
+    return or_(
+        col(Artwork.upscaled_blob).is_(None),
+        col(Artwork.upscale_model).is_(None),
+        col(Artwork.upscale_model) != label,
+    )
+
+
 class UpscaleStage(Stage):
     """chosen → chosen with an upscaled image, when BOT_UPSCALE_ENABLED (off: not run)."""
 
@@ -327,6 +346,13 @@ class UpscaleStage(Stage):
 
     def enabled(self, ctx: PipelineContext) -> bool:
         return bool(ctx.settings.upscale_enabled)
+
+    def due_filter(self, ctx: PipelineContext) -> Sequence[ColumnElement[bool]]:
+        return (needs_upscaling(ctx.settings.upscaler_label),)
+
+    def has_advanced(self, artwork: Artwork, state_before: str) -> bool:
+        """It keeps the state: upscaled (it took only artworks without) is its progress."""
+        return artwork.state != state_before or artwork.upscaled_blob is not None
 
     def available(self, ctx: PipelineContext) -> None:
         _require_generator_extra(ctx)
@@ -359,6 +385,12 @@ class PinStage(Stage):
     entry = (S.CHOSEN,)
     failed_as = S.PINNED
     resumes_failed = True  # pin_artwork moves a failed artwork back itself
+
+    def due_filter(self, ctx: PipelineContext) -> Sequence[ColumnElement[bool]]:
+        """With upscaling on, a chosen artwork is the upscale stage's until it is upscaled."""
+        if not ctx.settings.upscale_enabled:
+            return ()
+        return (not_(needs_upscaling(ctx.settings.upscaler_label)),)
 
     def available(self, ctx: PipelineContext) -> None:
         self._targets(ctx)
