@@ -59,6 +59,7 @@ class _PlainTracker:
         self.done = 0
         self.started = self.last = time.monotonic()
         self.printed = False
+        self.printed_done: int | None = None  # what the last line said
         self._lock = threading.Lock()
 
     def advance(self, n: int = 1) -> None:
@@ -88,6 +89,7 @@ class _PlainTracker:
             highlight=False,
         )
         self.printed = True
+        self.printed_done = self.done
 
 
 class _AboveBar(logging.Handler):
@@ -164,5 +166,6 @@ def progress(
         return
     tracker = _PlainTracker(description, total, unit, err_console, interval_s)
     yield tracker
-    if tracker.printed:  # short work stays quiet; long work ends with where it got to
+    # Short work stays quiet; long work ends with where it got to (unless its last line did).
+    if tracker.printed and tracker.printed_done != tracker.done:
         tracker.line()

@@ -22,7 +22,19 @@ def test_piped_progress_is_a_plain_line_now_and_then_and_one_at_the_end(
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("import big.csv: 250,000 of 1,000,001 lines (25%), ")
     assert lines[-1].startswith("import big.csv: 1,000,001 of 1,000,001 lines (100%), ")
-    assert len(lines) == 3  # one per update (interval 0), one at the end
+    assert len(lines) == 2  # one per update (interval 0); the last said it all already
+
+
+def test_piped_progress_ends_with_where_the_work_got_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    quiet = Console(file=io.StringIO(), force_terminal=False)
+    with progress("pin", 4, out=quiet, interval_s=0) as tracker:
+        tracker.advance()  # printed at once (interval 0)
+        tracker.interval_s = 3600  # type: ignore[union-attr]
+        tracker.advance(3)  # too soon for another line
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["pin: 1 of 4 (25%)", "pin: 4 of 4 (100%)"]
 
 
 def test_short_piped_work_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
