@@ -114,10 +114,11 @@ class PostgresServer:
             self._admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
         return self._admin
 
-    def create_database(self) -> str:
+    def create_database(self, template: str = "template0") -> str:
+        """A new database: empty, or a copy of `template` (a database nobody is connected to)."""
         name = f"t_{secrets.token_hex(6)}"
         with self.admin().connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         return name
 
     def drop_database(self, name: str) -> None:

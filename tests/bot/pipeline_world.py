@@ -94,15 +94,16 @@ def base_env(
     return env
 
 
-def build_template(root: Path) -> Path:
+def build_template(root: Path, database_url: str | None = None) -> Path:
     """root/template: the sample imported, curated and labelled, a wallet; root/weights: the
-    tiny models."""
+    tiny models. The store is root/template/bot.db, or the database at `database_url`."""
     from bot.sample import LABELS_CSV
     from marketplace.wallet import MIN_SCRYPT_N, create_keystore
 
     template = root / "template"
     images = root / "sample_images"
-    env = base_env(template, "http://127.0.0.1:9", root / "weights")
+    extra = {"BOT_DATABASE_URL": database_url} if database_url else {}
+    env = base_env(template, "http://127.0.0.1:9", root / "weights", **extra)
     install_world_weights(root / "weights")
     script = (
         "from pathlib import Path; import sys; "
@@ -343,7 +344,12 @@ class MarketCheck:
         return not (self.double_mints or self.double_orders or self.lost or self.stuck)
 
 
-def check_market(data_dir: Path, state: Any) -> MarketCheck:
+def world_engine(data_dir: Path, database_url: str | None = None) -> Any:
+    """The world's store: data_dir/bot.db, or the database at `database_url`."""
+    return make_engine(database_url or f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip")
+
+
+def check_market(data_dir: Path, state: Any, database_url: str | None = None) -> MarketCheck:
     """Counted on the server's side, independent of the bot's database."""
     check = MarketCheck()
     with state.lock:
@@ -361,7 +367,7 @@ def check_market(data_dir: Path, state: Any) -> MarketCheck:
         items = dict(state.items)
     check.double_mints = sorted(uri for uri, n in per_uri.items() if n > 1)
     check.double_orders = sorted(item for item, n in live.items() if n > 1)
-    engine = make_engine(f"sqlite:///{data_dir / 'bot.db'}", schema_policy="skip")
+    engine = world_engine(data_dir, database_url)
     try:
         with session_scope(engine) as session:
             artworks = session.exec(select(Artwork)).all()
@@ -443,7 +449,8 @@ def finish(
     """Follow-up runs (no kill) until every artwork is listed, or `runs` of them; a retry
     waits out its backoff (1 s here) first."""
     outcomes: list[RunOutcome] = []
-    check = check_market(data_dir, state)
+    database_url = env.get("BOT_DATABASE_URL")
+    check = check_market(data_dir, state, database_url)
     for _ in range(runs):
         if outcomes and not check.stuck:
             break
@@ -451,7 +458,7 @@ def finish(
         outcomes.append(
             run_and_kill(env, data_dir.parent, target=None, delay_s=0, launcher=launcher)
         )
-        check = check_market(data_dir, state)
+        check = check_market(data_dir, state, database_url)
     return check, outcomes
 
 
