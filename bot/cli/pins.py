@@ -60,7 +60,12 @@ def pin(
     from bot.cli.progress import progress
     from bot.pipeline.choose_stage import near_copy_thresholds
     from bot.pipeline.guards import PinPolicy, PublishRefused, record_near_copy_override
-    from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
+    from bot.pipeline.pin_stage import (
+        PinStageError,
+        UnreachableTargets,
+        chosen_artwork_ids,
+        pin_artwork,
+    )
     from storage.db import session_scope
     from storage.models import Artwork
 
@@ -94,6 +99,7 @@ def pin(
     else:
         ids = [artwork_id]
     failures = 0
+    unreachable = UnreachableTargets()  # a target that does not answer is asked once per batch
     with progress("pin", len(ids)) as tracker:
         for each in ids:
             tracker.advance()  # counted when started: a failure below still moves the bar
@@ -106,6 +112,7 @@ def pin(
                     profile=settings.cid_profile,
                     generator_version=generator_version(),
                     policy=policy,
+                    unreachable=unreachable,
                 )
             except (PinStageError, PublishRefused) as exc:
                 failures += 1

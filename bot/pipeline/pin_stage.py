@@ -22,8 +22,10 @@ names it, and the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -41,7 +43,7 @@ from marketplace.metadata import (
 from storage.artworks import record_failure, transition
 from storage.blobstore import BlobStore
 from storage.db import session_scope
-from storage.ipfs.pinner import IpfsError, PinOutcome
+from storage.ipfs.pinner import IpfsError, PinOutcome, TargetUnreachable
 from storage.ipfs.profiles import CidProfile
 from storage.ipfs.records import find_pin, record_failed, record_outcome, token_uri
 from storage.ipfs.targets import PinTarget
@@ -57,6 +59,34 @@ _DONE = frozenset(s.value for s in PIPELINE_ORDER[PIPELINE_ORDER.index(ArtworkSt
 
 class PinStageError(ValueError):
     """The artwork cannot be pinned (bad input); the message names it and says why."""
+
+
+@dataclass
+class UnreachableTargets:
+    """Targets that did not answer (every retry refused, dropped or timed out), not asked
+    again for `hold_s` seconds: with a target down, each artwork of a batch would otherwise
+    wait through the same retries (minutes each with timeouts), and an unattended pass
+    would crawl. What is not sent is recorded as a failed pin, as a failure would be: an
+    optional target's is repaired by `bot pins verify`, a required one fails the artwork and
+    the pipeline retries it later."""
+
+    hold_s: float = 300.0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _down: dict[str, tuple[float, str]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def mark(self, target: str, reason: str) -> None:
+        with self._lock:
+            self._down[target] = (self.clock() + self.hold_s, reason)
+
+    def reason(self, target: str) -> str | None:
+        """Why `target` is not asked now, or None (never down, or its hold is over)."""
+        with self._lock:
+            until, reason = self._down.get(target, (0.0, ""))
+            if self.clock() < until:
+                return reason
+            self._down.pop(target, None)
+            return None
 
 
 @dataclass(frozen=True)
@@ -162,12 +192,29 @@ class _Item:
 
 
 def _pin_item(
-    engine: Engine, target: PinTarget, item: _Item, *, artwork_id: int, profile: CidProfile
+    engine: Engine,
+    target: PinTarget,
+    item: _Item,
+    *,
+    artwork_id: int,
+    profile: CidProfile,
+    unreachable: UnreachableTargets | None = None,
 ) -> PinOutcome:
     """Pin one item on one target (unless its row says pinned) and record the answer (a frame's
-    row becomes the image's); a failure is recorded as a failed row and raised."""
+    row becomes the image's); a failure is recorded as a failed row and raised. A target that
+    did not answer a moment ago is not asked (`UnreachableTargets`): a failure too."""
     try:
-        outcome = _already_pinned(engine, item.cid, target, item.size) or item.add(target)
+        outcome = _already_pinned(engine, item.cid, target, item.size)
+        if outcome is None:
+            down = unreachable.reason(target.name) if unreachable else None
+            if down is not None:
+                raise TargetUnreachable(f"not sent: it did not answer a moment ago ({down})")
+            try:
+                outcome = item.add(target)
+            except TargetUnreachable as exc:
+                if unreachable is not None:
+                    unreachable.mark(target.name, exc.reason)
+                raise
     except IpfsError as exc:
         with session_scope(engine) as session:
             record_failed(
@@ -212,11 +259,15 @@ def _pin_on_target(
     *,
     artwork_id: int,
     profile: CidProfile,
+    unreachable: UnreachableTargets | None,
 ) -> _TargetState:
     """Image, then metadata, on one target (the metadata only once the image is pinned there)."""
     for item in items:
         try:
-            outcome = _pin_item(engine, target, item, artwork_id=artwork_id, profile=profile)
+            outcome = _pin_item(
+                engine, target, item, artwork_id=artwork_id, profile=profile,
+                unreachable=unreachable,
+            )  # fmt: skip
         except IpfsError as exc:
             return _TargetState(target, True, f"{item.kind.value} failed at {target.name}: {exc}")
         if not outcome.pinned:
@@ -234,8 +285,11 @@ def pin_artwork(
     profile: CidProfile,
     generator_version: str,
     policy: PinPolicy | None = None,
+    unreachable: UnreachableTargets | None = None,
 ) -> PinResult:
-    """Advance one artwork from `chosen` to `pinned` (see the module docstring).
+    """Advance one artwork from `chosen` to `pinned` (see the module docstring). Targets in
+    `unreachable` are not asked while they are held there; a target that does not answer is
+    put there (a batch shares one).
 
     Raises PublishRefused, changing nothing, when `policy` forbids pinning its image
     (bot.pipeline.guards: smoke-test frames outside dry-run, unforced near-copies)."""
@@ -286,7 +340,9 @@ def pin_artwork(
         ),
     )
     states = [
-        _pin_on_target(engine, target, items, artwork_id=artwork_id, profile=profile)
+        _pin_on_target(
+            engine, target, items, artwork_id=artwork_id, profile=profile, unreachable=unreachable
+        )
         for target in targets
     ]
     errors = [s.detail for s in states if s.target.required and s.failed and s.detail]

@@ -407,7 +407,7 @@ class PinStage(Stage):
         from bot.cli.pins import generator_version
         from bot.pipeline.choose_stage import near_copy_thresholds
         from bot.pipeline.guards import PinPolicy, PublishRefused
-        from bot.pipeline.pin_stage import PinStageError, pin_artwork
+        from bot.pipeline.pin_stage import PinStageError, UnreachableTargets, pin_artwork
 
         settings = ctx.settings
         policy = PinPolicy(
@@ -424,6 +424,7 @@ class PinStage(Stage):
                 profile=settings.cid_profile,
                 generator_version=generator_version(),
                 policy=policy,
+                unreachable=ctx.resource("pin_targets_unreachable", UnreachableTargets),
             )
         except PinStageError as exc:  # not chosen any more: nothing for this stage
             log.info("pin: %s", exc)

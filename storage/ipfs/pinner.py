@@ -34,6 +34,11 @@ class IpfsError(RuntimeError):
         super().__init__(f"{', '.join(where)}: {reason}" if where else reason)
 
 
+class TargetUnreachable(IpfsError):
+    """No usable answer after every retry (refused or dropped connections, timeouts, 429 or
+    5xx): the target is down or overloaded, whatever the content."""
+
+
 class CidMismatch(IpfsError):
     """The node computed a different CID than the bot: a hard error, nothing is recorded."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from storage.ipfs.pinner import IpfsError
+from storage.ipfs.pinner import IpfsError, TargetUnreachable
 from storage.net import safe_json
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
@@ -61,7 +61,7 @@ def send(
             last_error = f"HTTP {response.status_code}: {response.text[:200]}"
         if attempt + 1 < attempts:
             policy.sleep(policy.delay(attempt, response))
-    raise IpfsError(
+    raise TargetUnreachable(
         f"{method} failed after {attempts} attempt(s): {last_error}", cid=cid, endpoint=url
     )
 

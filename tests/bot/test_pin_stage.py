@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.pipeline.pin_stage import PinStageError, pin_artwork
+from bot.pipeline.pin_stage import PinStageError, UnreachableTargets, pin_artwork
 from storage.db import session_scope
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid
@@ -259,3 +259,46 @@ def _chosen_png(world: World, artwork_id: int) -> bytes:
             select(Frame).where(Frame.artwork_id == artwork_id, Frame.chosen == True)  # noqa: E712
         ).one()
         return world.blobs.read_bytes(frame.blob_sha256)
+
+
+def test_a_target_that_does_not_answer_is_asked_once_per_batch_not_once_per_artwork(
+    world: World,
+) -> None:
+    """An optional kubo that answers 503 to every retry: the first artwork waits through the
+    retries, the next one is not sent there at all; both are pinned at the local target and
+    keep a failed row for the node (which `bot pins verify` repairs). After the hold the node
+    is asked again."""
+    first, _ = add_artwork(world, item_id="nft-1")
+    second, _ = add_artwork(world, item_id="nft-2")
+    now = [0.0]
+    unreachable = UnreachableTargets(hold_s=300, clock=lambda: now[0])
+    script = KuboScript(fail_first=[503] * 100)
+    with fake_kubo(script) as node:
+        kubo = KuboPinner(
+            KuboClient(node.url, policy=RetryPolicy(attempts=3, sleep=lambda _: None))
+        )
+        targets = [
+            as_target(LocalBlockstore(world.data_dir / "ipfs")),
+            as_target(kubo, required=False),
+        ]
+
+        def pin(artwork_id: int):  # type: ignore[no-untyped-def]
+            return pin_artwork(
+                world.engine, artwork_id, targets=targets, blobs=world.blobs,
+                profile=LEGACY_V1, generator_version=VERSION, unreachable=unreachable,
+            )  # fmt: skip
+
+        assert pin(first).state == "pinned"
+        asked = len(script.calls)
+        assert asked == 3  # the retries of the image, then the node counts as down
+        result = pin(second)
+        assert result.state == "pinned" and "did not answer a moment ago" in (result.detail or "")
+        assert len(script.calls) == asked  # not asked again within the hold
+        with session_scope(world.engine) as session:
+            rows = {(r.artwork_id, r.kind, r.target): r.status for r in session.exec(select(Pin))}
+        node_name = targets[1].name
+        assert rows[(second, "image", node_name)] == "failed"
+        now[0] = 301.0  # the hold is over: the node is asked again
+        third, _ = add_artwork(world, item_id="nft-3")
+        pin(third)
+        assert len(script.calls) == asked + 3
