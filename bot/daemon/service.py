@@ -196,6 +196,8 @@ def serve(daemon: Daemon, *, install_signals: bool = True) -> DaemonState:
     """Run until SIGTERM/SIGINT (or `daemon.stopping` is set); returns how it stopped."""
     settings = daemon.settings
     engine = daemon.app.engine
+    if install_signals:  # before the heartbeat says "alive": a SIGTERM from then on is clean
+        _install_signals(daemon)
     daemon.heartbeat_id = heartbeat.start(
         engine,
         owner=daemon.pipeline.owner,
@@ -205,8 +207,6 @@ def serve(daemon: Daemon, *, install_signals: bool = True) -> DaemonState:
         note="",
     )
     beater = heartbeat.Beater(engine, daemon.heartbeat_id, settings.daemon_heartbeat_s).start()
-    if install_signals:
-        _install_signals(daemon)
     log.info(
         "daemon started: pid %s, %s mode, data dir %s",
         os.getpid(),

@@ -200,3 +200,29 @@ def test_a_sigkilled_daemon_leaves_no_lock_behind(tmp_path: Path) -> None:
                  process=second)  # fmt: skip
         second.send_signal(signal.SIGTERM)
         assert second.wait(60) == 0
+
+
+def test_the_signal_handlers_are_in_place_before_the_heartbeat_says_alive(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bot status` (and a supervisor) may send SIGTERM as soon as the heartbeat row says
+    alive: by then SIGTERM must mean "stop cleanly", not the default (killed, exit -15)."""
+    from bot.context import AppContext
+    from bot.daemon import service
+    from bot.settings import load_settings
+
+    seen: list[object] = []
+
+    def start_heartbeat(*_args: object, **_kwargs: object) -> int:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        raise RuntimeError("enough: the order is what this test checks")
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    monkeypatch.setattr(service.heartbeat, "start", start_heartbeat)
+    try:
+        with pytest.raises(RuntimeError, match="enough"):
+            service.serve(service.Daemon(AppContext(load_settings())))
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert seen and callable(seen[0]) and seen[0] is not saved[signal.SIGTERM]
