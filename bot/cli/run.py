@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from bot.cli.output import console, err_console, new_table, print_table
+from bot.cli.output import console, err_console, new_table, print_table, safe
 from bot.pipeline.steps import STEPS
 from bot.text import printable
 
@@ -255,7 +255,7 @@ def retry(
         console.print("no failed artworks to retry")
         return
     for outcome in outcomes:
-        mark = "[green]retry[/green]" if outcome.ok else "[yellow]not retried[/yellow]"
-        console.print(f"artwork {outcome.artwork_id}: {mark} {outcome.detail}")
+        mark = "[green]retry:[/green]" if outcome.ok else "[yellow]not retried:[/yellow]"
+        console.print(f"artwork {outcome.artwork_id}: {mark} {safe(outcome.detail)}")
     if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)

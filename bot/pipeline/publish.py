@@ -27,7 +27,7 @@ from marketplace.eip712 import Signer
 from marketplace.market import Market, open_market
 from marketplace.networks import Network, network_for_mode
 from marketplace.sending import SendClaim
-from marketplace.wallet import WalletError, unlock
+from marketplace.wallet import WalletError, keystore_path, unlock
 from storage.artworks import record_failure
 from storage.db import session_scope
 from storage.errors import StoreError
@@ -95,6 +95,11 @@ def open_publisher(context: AppContext, *, passphrase: str | None = None) -> Pub
         settings.wallet_passphrase.get_secret_value() if settings.wallet_passphrase else None
     )
     if not secret:
+        if not keystore_path(settings.wallet_dir).exists():  # the first thing to fix
+            raise WalletError(
+                f"no keystore at {keystore_path(settings.wallet_dir)}: run `bot wallet create` "
+                "or `bot wallet import`, then set BOT_WALLET_PASSPHRASE"
+            )
         raise WalletError("no passphrase: set BOT_WALLET_PASSPHRASE to unlock the keystore")
     signer = unlock(settings.wallet_dir, secret)
     market = marketplace_for(context)

@@ -84,3 +84,19 @@ def test_a_deeply_nested_keystore_is_one_line_not_a_segfault(data_dir: Path) -> 
         output = done.stdout + done.stderr
         assert done.returncode not in (0, -11, 139), (command, done.returncode, output[-2000:])
         assert "nested 8000 levels deep" in output and "Traceback" not in output
+
+
+def test_publishing_without_a_wallet_says_to_create_one_first(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user's first `bot publish` (or `bot run`): the missing keystore is what to fix
+    first, not the passphrase that would unlock it."""
+    monkeypatch.delenv("BOT_WALLET_PASSPHRASE", raising=False)
+    result = CliRunner().invoke(app, ["publish"])
+    assert result.exit_code == 2
+    assert "no keystore at" in result.output and "bot wallet create" in result.output
+    monkeypatch.setenv("BOT_WALLET_PASSPHRASE", PASSPHRASE)
+    assert _run("create", "--scrypt-n", "16384").exit_code == 0
+    monkeypatch.delenv("BOT_WALLET_PASSPHRASE")
+    result = CliRunner().invoke(app, ["publish"])
+    assert result.exit_code == 2 and "no passphrase" in result.output
