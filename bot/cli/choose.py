@@ -83,6 +83,14 @@ def score(
 
     require_extra("generate", "bot score")
     context: AppContext = ctx.obj
+    from bot.pipeline.choose_stage import artworks_to_score
+
+    if not artworks_to_score(context.engine, list(artwork or []) or None, rescore):
+        console.print(
+            "nothing to score: no generated artwork has unscored frames"
+            + ("" if rescore else " (--rescore scores them again)")
+        )
+        return
     failures = score_frames(context, list(artwork or []), rescore=rescore)
     raise typer.Exit(1 if failures else 0)
 

@@ -95,6 +95,22 @@ def test_cli_scores_then_chooses_and_leaves_the_copy_out(
     assert listed[0]["choice_reason"]["runner_up"]["iteration"] in (1, 2)
 
 
+def test_bot_score_scores_once_and_says_when_there_is_nothing_to_score(
+    data_dir: Path, smoke_weights: Path
+) -> None:
+    engine, blobs = world(data_dir)
+    artwork_id = add_generated(
+        engine, blobs, [{}] * 2, images=[noise_image(7, 48), noise_image(8, 48)], model=SMOKE
+    )
+    first = runner.invoke(app, ["score"])
+    assert first.exit_code == 0, first.output
+    assert f"artwork {artwork_id}:" in first.output
+    again = runner.invoke(app, ["score"])
+    assert again.exit_code == 0 and "nothing to score" in again.output
+    rescored = runner.invoke(app, ["score", "--rescore"])
+    assert rescored.exit_code == 0 and f"artwork {artwork_id}:" in rescored.output
+
+
 def chosen_artwork(
     engine,
     blobs,
