@@ -60,13 +60,9 @@ def pin(
     from bot.cli.progress import progress
     from bot.pipeline.choose_stage import near_copy_thresholds
     from bot.pipeline.guards import PinPolicy, PublishRefused, record_near_copy_override
-    from bot.pipeline.pin_stage import (
-        PinStageError,
-        UnreachableTargets,
-        chosen_artwork_ids,
-        pin_artwork,
-    )
+    from bot.pipeline.pin_stage import PinStageError, chosen_artwork_ids, pin_artwork
     from storage.db import session_scope
+    from storage.ipfs.targets import UnreachableTargets
     from storage.models import Artwork
 
     context: AppContext = ctx.obj

@@ -22,10 +22,8 @@ names it, and the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -46,7 +44,7 @@ from storage.db import session_scope
 from storage.ipfs.pinner import IpfsError, PinOutcome, TargetUnreachable
 from storage.ipfs.profiles import CidProfile
 from storage.ipfs.records import find_pin, record_failed, record_outcome, token_uri
-from storage.ipfs.targets import PinTarget
+from storage.ipfs.targets import PinTarget, UnreachableTargets
 from storage.ipfs.unixfs import import_bytes, import_file
 from storage.models import PIPELINE_ORDER, Artwork, ArtworkState, Listing
 from storage.models.frame import Frame
@@ -59,34 +57,6 @@ _DONE = frozenset(s.value for s in PIPELINE_ORDER[PIPELINE_ORDER.index(ArtworkSt
 
 class PinStageError(ValueError):
     """The artwork cannot be pinned (bad input); the message names it and says why."""
-
-
-@dataclass
-class UnreachableTargets:
-    """Targets that did not answer (every retry refused, dropped or timed out), not asked
-    again for `hold_s` seconds: with a target down, each artwork of a batch would otherwise
-    wait through the same retries (minutes each with timeouts), and an unattended pass
-    would crawl. What is not sent is recorded as a failed pin, as a failure would be: an
-    optional target's is repaired by `bot pins verify`, a required one fails the artwork and
-    the pipeline retries it later."""
-
-    hold_s: float = 300.0
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
-    _down: dict[str, tuple[float, str]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def mark(self, target: str, reason: str) -> None:
-        with self._lock:
-            self._down[target] = (self.clock() + self.hold_s, reason)
-
-    def reason(self, target: str) -> str | None:
-        """Why `target` is not asked now, or None (never down, or its hold is over)."""
-        with self._lock:
-            until, reason = self._down.get(target, (0.0, ""))
-            if self.clock() < until:
-                return reason
-            self._down.pop(target, None)
-            return None
 
 
 @dataclass(frozen=True)

@@ -407,7 +407,8 @@ class PinStage(Stage):
         from bot.cli.pins import generator_version
         from bot.pipeline.choose_stage import near_copy_thresholds
         from bot.pipeline.guards import PinPolicy, PublishRefused
-        from bot.pipeline.pin_stage import PinStageError, UnreachableTargets, pin_artwork
+        from bot.pipeline.pin_stage import PinStageError, pin_artwork
+        from storage.ipfs.targets import UnreachableTargets
 
         settings = ctx.settings
         policy = PinPolicy(

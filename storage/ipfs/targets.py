@@ -12,7 +12,9 @@ about settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,3 +152,30 @@ def make_targets(
         )
         for spec in listed
     ]
+
+
+@dataclass
+class UnreachableTargets:
+    """Targets that did not answer (every retry refused, dropped or timed out: the pinner
+    raised TargetUnreachable), not asked again for `hold_s` seconds. With a target down, each
+    CID of a batch would otherwise wait through the same retries (minutes each with timeouts)
+    and an unattended pass would crawl. Callers record what they did not send as they would a
+    failure (the pin stage as a failed pin row, `bot pins verify` as unreachable)."""
+
+    hold_s: float = 300.0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _down: dict[str, tuple[float, str]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def mark(self, target: str, reason: str) -> None:
+        with self._lock:
+            self._down[target] = (self.clock() + self.hold_s, reason)
+
+    def reason(self, target: str) -> str | None:
+        """Why `target` is not asked now, or None (never down, or its hold is over)."""
+        with self._lock:
+            until, reason = self._down.get(target, (0.0, ""))
+            if self.clock() < until:
+                return reason
+            self._down.pop(target, None)
+            return None

@@ -8,7 +8,7 @@ For each image and metadata CID in `pins` (frames are insurance, not publication
    gives the same CID; the first such copy is spooled to a temporary file for repairs. A copy
    that gives another CID is reported and never used.
 2. Ask each target whether it still pins the CID (a pinning service cannot be read back, only
-   asked).
+   asked). A target that does not answer is not asked again for the next CIDs of the run.
 3. Re-pin to each target that lost it, from the verified copy, and read it back again where the
    target serves content.
 4. Record each target's state on its `pins` row (status, error, `checked_at`).
@@ -32,10 +32,10 @@ from storage.db import session_scope
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import same_cid
 from storage.ipfs.gateway import GatewayClient, TooLong
-from storage.ipfs.pinner import ContentNotFound, IpfsError, PinOutcome
+from storage.ipfs.pinner import ContentNotFound, IpfsError, PinOutcome, TargetUnreachable
 from storage.ipfs.profiles import CidProfile, get_profile
 from storage.ipfs.records import find_pin, list_pins, record_failed, record_outcome
-from storage.ipfs.targets import PinTarget
+from storage.ipfs.targets import PinTarget, UnreachableTargets
 from storage.ipfs.unixfs import UnixFsImporter
 from storage.ipfs.verify_report import (
     CORRUPT,
@@ -152,6 +152,8 @@ class _Verifier:
         self.gateways = gateways
         self.spool = workdir / "copy"
         self.repair = repair
+        # A target that did not answer is not asked again about the next CIDs of this run.
+        self.unreachable = UnreachableTargets()
 
     # -- reading copies ------------------------------------------------------------------------
     def _read(
@@ -215,9 +217,16 @@ class _Verifier:
         self, target: PinTarget, item: _Published, profile: CidProfile, report: CidReport
     ) -> TargetCheck:
         check = TargetCheck(target.name, target.kind, target.required, OK)
+        down = self.unreachable.reason(target.name)
+        if down is not None:
+            check.found = UNREACHABLE
+            check.detail = f"not asked: it did not answer earlier in this run ({down})"
+            return check
         try:
             status = target.pinner.status(item.cid)
         except IpfsError as exc:
+            if isinstance(exc, TargetUnreachable):
+                self.unreachable.mark(target.name, exc.reason)
             check.found, check.detail = UNREACHABLE, str(exc)
             return check
         if status.status in (PinStatus.QUEUED, PinStatus.PINNING):

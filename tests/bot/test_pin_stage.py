@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.pipeline.pin_stage import PinStageError, UnreachableTargets, pin_artwork
+from bot.pipeline.pin_stage import PinStageError, pin_artwork
 from storage.db import session_scope
 from storage.ipfs.blockstore import LocalBlockstore
 from storage.ipfs.cid import Cid
@@ -16,7 +16,7 @@ from storage.ipfs.kubo import KuboClient, KuboPinner
 from storage.ipfs.pinning_service import PinningServiceClient, PinningServicePinner
 from storage.ipfs.profiles import LEGACY_V1, CidProfile
 from storage.ipfs.records import token_uri
-from storage.ipfs.targets import PinTarget
+from storage.ipfs.targets import PinTarget, UnreachableTargets
 from storage.ipfs.transport import RetryPolicy
 from storage.ipfs.unixfs import import_bytes
 from storage.models import Artwork, ArtworkEvent

@@ -244,6 +244,9 @@ def test_a_target_added_later_is_filled_and_an_unreachable_one_reported(
         assert found[(cid, "second")] == ("missing", "repaired")
         assert found[(cid, "down")] == ("unreachable", None)
     assert not report.ok and report.counts()["unresolved"] == 2
+    # Asked once: the next CID does not wait through the retries of a target that is down.
+    details = [c.detail or "" for r in report.cids for c in r.targets if c.target == "down"]
+    assert sum("not asked: it did not answer earlier" in d for d in details) == 1, details
     assert {pin["pin"]["cid"] for pin in fresh.pins.values()} == {image_cid, metadata_cid}
     with session_scope(setup.engine) as session:
         row = find_pin(session, image_cid, "second")
