@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,6 +468,35 @@ class KillPlan:
     delay_s: float
     hang: str | None = None  # a fault that stores the request and never answers
     batch: int = 1  # killed in the stage's n-th batch
+
+
+# A SIGKILL in every stage in turn; in mint and list the server stores the request and never
+# answers, so the kill lands between a request the market holds and the recording of its answer.
+EVERY_STAGE = (
+    KillPlan("prepare", 0.0),
+    KillPlan("generate", 0.5),
+    KillPlan("choose", 0.0),
+    KillPlan("pin", 0.05),
+    KillPlan("mint", 0.0, hang="/v0.1/nft/mints"),
+    KillPlan("list", 0.0, hang="/v0.1/order/orders"),
+    KillPlan("sync", 0.0),
+)
+
+
+def kill_in_turn(
+    env: dict[str, str], cwd: Path, state: Any, plans: Sequence[KillPlan], **run: Any
+) -> list[str | None]:
+    """One `run_and_kill` per plan (its hang fault armed first); where each run was killed
+    (None: it ended first, e.g. nothing was left for that stage)."""
+    reached = []
+    for plan in plans:
+        if plan.hang:
+            state.add_fault("POST", plan.hang, "hang_after_store")
+        outcome = run_and_kill(
+            env, cwd, target=plan.target, delay_s=plan.delay_s, state=state, **run
+        )
+        reached.append(outcome.killed_at)
+    return reached
 
 
 # Which stage takes an artwork in each state (or failed in it: the recorded failed stage).

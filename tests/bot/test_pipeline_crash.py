@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.bot.pipeline_world import (
+    EVERY_STAGE,
     TOP,
     KillPlan,
     Launcher,
@@ -20,6 +21,7 @@ from tests.bot.pipeline_world import (
     build_template,
     check_market,
     finish,
+    kill_in_turn,
     new_world,
     run_and_kill,
 )
@@ -59,25 +61,9 @@ def test_kills_in_every_stage_never_mint_or_list_twice_and_lose_nothing(
     template: Path, tmp_path: Path
 ) -> None:
     data_dir = new_world(template, tmp_path)
-    plans = [
-        KillPlan("prepare", 0.0),
-        KillPlan("generate", 0.5),
-        KillPlan("choose", 0.0),
-        KillPlan("pin", 0.05),
-        KillPlan("mint", 0.0, hang="/v0.1/nft/mints"),  # stored by the server, not recorded
-        KillPlan("list", 0.0, hang="/v0.1/order/orders"),
-        KillPlan("sync", 0.0),
-    ]
     with running_rarible_server(api_key="k-world") as (base, state):
         env = _env(template, data_dir, base)
-        reached = []
-        for plan in plans:
-            if plan.hang:
-                state.add_fault("POST", plan.hang, "hang_after_store")
-            outcome = run_and_kill(
-                env, tmp_path, target=plan.target, delay_s=plan.delay_s, state=state
-            )
-            reached.append(outcome.killed_at)
+        reached = kill_in_turn(env, tmp_path, state, EVERY_STAGE)
         check, _ = finish(env, data_dir, state)
     killed = [k for k in reached if k]
     assert len(killed) >= 5, reached  # a stage with nothing left to do ends the run first
@@ -144,20 +130,7 @@ def test_a_daemon_killed_mid_step_never_mints_or_lists_twice(
     ]
     with running_rarible_server(api_key="k-world") as (base, state):
         env = _env(template, data_dir, base) | {"BOT_DAEMON_TICK_INTERVAL_S": "1"}
-        killed = []
-        for plan in plans:
-            if plan.hang:
-                state.add_fault("POST", plan.hang, "hang_after_store")
-            outcome = run_and_kill(
-                env,
-                tmp_path,
-                target=plan.target,
-                delay_s=plan.delay_s,
-                state=state,
-                timeout_s=240,
-                args=("daemon",),
-            )
-            killed.append(outcome.killed_at)
+        killed = kill_in_turn(env, tmp_path, state, plans, timeout_s=240, args=("daemon",))
         check, _ = finish(env, data_dir, state)
     assert all(k and k != "timeout" for k in killed), killed
     assert check.ok, check

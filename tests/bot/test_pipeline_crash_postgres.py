@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from tests.bot.pipeline_world import (
+    EVERY_STAGE,
     TOP,
-    KillPlan,
     base_env,
     build_template,
     check_market,
     finish,
+    kill_in_turn,
     new_world,
     run_and_kill,
 )
@@ -60,27 +61,12 @@ def test_kills_in_every_stage_on_postgresql_never_mint_or_list_twice(
     world: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
     data_dir, database_url, weights = world
-    plans = [
-        KillPlan("prepare", 0.0),
-        KillPlan("generate", 0.5),
-        KillPlan("choose", 0.0),
-        KillPlan("pin", 0.05),
-        KillPlan("mint", 0.0, hang="/v0.1/nft/mints"),
-        KillPlan("list", 0.0, hang="/v0.1/order/orders"),
-    ]
     with running_rarible_server(api_key="k-world") as (base, state):
         env = base_env(data_dir, base, weights, BOT_DATABASE_URL=database_url)
-        reached = []
-        for plan in plans:
-            if plan.hang:
-                state.add_fault("POST", plan.hang, "hang_after_store")
-            outcome = run_and_kill(
-                env, tmp_path, target=plan.target, delay_s=plan.delay_s, state=state
-            )
-            reached.append(outcome.killed_at)
+        reached = kill_in_turn(env, tmp_path, state, EVERY_STAGE)
         check, _ = finish(env, data_dir, state)
     killed = [k for k in reached if k]
-    assert len(killed) >= 4, reached  # a stage with nothing left to do ends the run first
+    assert len(killed) >= 5, reached  # a stage with nothing left to do ends the run first
     assert any("request stored" in k for k in killed), reached
     assert check.ok, check
     assert check.listed == TOP
