@@ -11,6 +11,7 @@ starts with a write simply waits its turn.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,16 +37,27 @@ def bulk_gc() -> Iterator[None]:
     import's CPU time. The objects alive before the job (modules, the ORM's registries) are
     frozen out of every collection, and young collections run every 100,000 allocations;
     reference counting still frees the rows at once, so memory is unchanged. Both are undone
-    on the way out.
+    when the last of overlapping bulk jobs (threads of the daemon) ends.
     """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(BULK_GC_THRESHOLD0, *thresholds[1:])
+    with _bulk_lock:
+        if not _bulk_jobs:  # the first of overlapping jobs (daemon threads) saves and sets
+            _saved_thresholds[:] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(BULK_GC_THRESHOLD0, *_saved_thresholds[1:])
+        _bulk_jobs.append(None)
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _bulk_lock:
+            _bulk_jobs.pop()
+            if not _bulk_jobs:  # the last one restores
+                gc.set_threshold(*_saved_thresholds)
+                gc.unfreeze()
+
+
+_bulk_lock = threading.Lock()
+_bulk_jobs: list[None] = []  # one entry per bulk job running in this process
+_saved_thresholds: list[int] = []
 
 
 @contextmanager

@@ -28,3 +28,14 @@ def test_bulk_gc_still_frees_cycles_made_inside() -> None:
         first.partner, second.partner = second, first
         del first, second
         assert gc.collect() >= 2
+
+
+def test_overlapping_bulk_jobs_restore_the_collector_when_the_last_one_ends() -> None:
+    before = gc.get_threshold()
+    outer, inner = bulk_gc(), bulk_gc()
+    outer.__enter__()
+    inner.__enter__()
+    outer.__exit__(None, None, None)  # the first one ends while the second still runs
+    assert gc.get_threshold()[0] == BULK_GC_THRESHOLD0
+    inner.__exit__(None, None, None)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
