@@ -8,7 +8,8 @@ ExchangeV2 still accepts.
 
 Bids are signed orders posted to `POST /v0.1/order/orders` like sell orders (make an ERC-20,
 take the NFT: its lazy form while it is lazy), checked the same way; or placed directly with
-`place_bid` (unsigned, for sync tests). A purchase happens on-chain in reality, so tests run
+`place_bid` (unsigned, for sync tests; these market-side actions live in `rarible_market.py`,
+the injected faults in `rarible_faults.py`). A purchase happens on-chain in reality, so tests run
 it with `fill_order(hash, taker)`, which does what ExchangeV2's match does to the indexer's
 view: the order must be active and in its time window, the seller must own the item; the order
 becomes FILLED, the item changes owner (and stops being lazy), the seller's other sell orders
@@ -26,27 +27,23 @@ the tests and the crash benchmark check it independently of the bot's database.
 from __future__ import annotations
 
 import json
-import random
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from eth_utils import keccak
-
 from tests.marketplace.rarible_checks import Invalid, RaribleChecks, as_address
+from tests.marketplace.rarible_faults import WRITE_PATHS, Fault, RandomFaults
+from tests.marketplace.rarible_market import SEPOLIA_WETH as SEPOLIA_WETH  # tests import it here
+from tests.marketplace.rarible_market import MarketActions, eth_units, now_iso
 
 SEPOLIA_CHAIN_ID = 11155111
 SEPOLIA_EXCHANGE = "0x3e52D660b69d1bDacb6C513cE085D924F5Cb9c77"
 SEPOLIA_COLLECTION = "0xe10605b2026884aCc669C2A9Cd4A5ec5f5FFf494"
-SEPOLIA_WETH = "0xfff9976782d46cc05630d1f6ebab18b2324d6b14"
 NFT_CLASSES = ("ERC721", "ERC721_LAZY")
 # What the live API lists (OrderType names), each 0 bps until a test says otherwise.
 ORDER_TYPES = (
@@ -63,56 +60,7 @@ ORDER_TYPES = (
 )
 
 
-@dataclass
-class Fault:
-    method: str
-    path_prefix: str
-    kind: str  # 429|500|404|timeout|500_after_store|hang_after_store|hang_before_store
-    remaining: int
-
-
-# Requests that random faults hit: the writes, and the lookups the publisher reconciles with.
-WRITE_PATHS = ("/v0.1/nft/mints", "/v0.1/order/orders")
-WRITE_FAULTS = ("429", "500", "timeout", "500_after_store")
-READ_FAULTS = ("429", "500", "timeout", "404")  # 404: a lookup lagging behind what was stored
-
-
-@dataclass
-class RandomFaults:
-    """Each write, item lookup or order lookup fails with probability `rate`, with a kind drawn
-    from the ones that make sense for it (a lagging 404 only on lookups)."""
-
-    rate: float
-    rng: random.Random
-    injected: dict[str, int] = field(default_factory=dict)  # kind -> how many so far
-
-    def draw(self, method: str, path: str) -> str | None:
-        if method == "POST" and path in WRITE_PATHS:
-            kinds = WRITE_FAULTS
-        elif method == "GET" and (
-            path.startswith("/v0.1/nft/items/")
-            or (path.startswith("/v0.1/order/orders/0x") and path.count("/") == 4)
-        ):
-            kinds = READ_FAULTS
-        else:
-            return None
-        if self.rng.random() >= self.rate:
-            return None
-        kind = self.rng.choice(kinds)
-        self.injected[kind] = self.injected.get(kind, 0) + 1
-        return kind
-
-
-def _units(wei: str) -> str:
-    """'50000000000000000' -> '0.05' (18 decimals, exact)."""
-    return format(Decimal(int(wei)).scaleb(-18).normalize(), "f")
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class RaribleState(RaribleChecks):
+class RaribleState(MarketActions, RaribleChecks):
     """Everything the fake marketplace knows; guarded by one lock."""
 
     def __init__(self, *, chain_id: int, exchange: str, collections: set[str], api_key: str | None):
@@ -157,183 +105,6 @@ class RaribleState(RaribleChecks):
                 item_id = f"{asset['contract'].lower()}:{int(asset['tokenId'])}"
                 counts[item_id] = counts.get(item_id, 0) + 1
             return counts
-
-    # --- what tests do to the market ----------------------------------------------------------
-
-    def place_bid(
-        self,
-        collection: str,
-        token_id: int,
-        maker: str,
-        price_wei: int,
-        *,
-        currency: str = SEPOLIA_WETH,
-        price_usd: str | None = None,
-        status: str = "ACTIVE",
-    ) -> str:
-        with self.lock:
-            order_hash = "0x" + keccak(text=f"bid-{len(self.bids)}-{maker}-{token_id}").hex()
-            self.bids[order_hash] = {
-                "hash": order_hash,
-                "type": "RARIBLE_V2",
-                "maker": maker.lower(),
-                "make": {
-                    "assetType": {"assetClass": "ERC20", "contract": currency.lower()},
-                    "value": str(price_wei),
-                    "valueDecimal": str(price_wei / 10**18),
-                },
-                "take": {
-                    "assetType": {
-                        "assetClass": "ERC721_LAZY",
-                        "contract": collection.lower(),
-                        "tokenId": str(token_id),
-                    },
-                    "value": "1",
-                    "valueDecimal": "1",
-                },
-                "status": status,
-                "cancelled": status == "CANCELLED",
-                "fill": "0",
-                "makeStock": str(price_wei),
-                "takePriceUsd": price_usd,
-                "createdAt": _now_iso(),
-                "lastUpdateAt": _now_iso(),
-            }
-            return order_hash
-
-    def set_bid_status(self, order_hash: str, status: str) -> None:
-        with self.lock:
-            self.bids[order_hash]["status"] = status
-            self.bids[order_hash]["cancelled"] = status == "CANCELLED"
-            self.bids[order_hash]["lastUpdateAt"] = _now_iso()
-
-    def fill_order(self, order_hash: str, taker: str) -> str:
-        """Match `order_hash` (a sell order or a bid) as ExchangeV2 would, `taker` on the other
-        side; returns the SELL activity's id. Raises Invalid with the contract's reason."""
-        taker = taker.lower()
-        with self.lock:
-            order = self.orders.get(order_hash) or self.bids.get(order_hash)
-            if order is None:
-                raise Invalid("NOT_FOUND", f"order {order_hash} not found", 404)
-            if order.get("cancelled") or order["status"] != "ACTIVE":
-                raise Invalid("VALIDATION", f"order {order_hash} is {order['status']}")
-            now = time.time()
-            if order.get("end") and int(order["end"]) < now:
-                raise Invalid("VALIDATION", "Order end validation failed")
-            if int(order.get("start") or 0) > now:
-                raise Invalid("VALIDATION", "Order start validation failed")
-            is_bid = order_hash in self.bids
-            nft, payment = (
-                (order["take"], order["make"]) if is_bid else (order["make"], order["take"])
-            )
-            seller, buyer = (taker, order["maker"]) if is_bid else (order["maker"], taker)
-            item_id = f"{nft['assetType']['contract'].lower()}:{int(nft['assetType']['tokenId'])}"
-            item = self.items.get(item_id)
-            if item is None:
-                raise Invalid("VALIDATION", f"item {item_id} not found")
-            if item["owner"] != seller:
-                raise Invalid("VALIDATION", "ERC721: transfer caller is not owner nor approved")
-            if seller == buyer:
-                raise Invalid("VALIDATION", "the buyer owns the item already")
-            order.update(status="FILLED", fill=order["make"]["value"], makeStock="0")
-            order["lastUpdateAt"] = _now_iso()
-            for other in self.orders.values():  # the seller cannot sell it again
-                asset = other["make"]["assetType"]
-                if (
-                    other is not order
-                    and other["status"] == "ACTIVE"
-                    and asset.get("contract") == item["contract"]
-                    and asset.get("tokenId") == item["tokenId"]
-                ):
-                    other["status"] = "INACTIVE"
-            item.update(owner=buyer, lazySupply="0", lastUpdatedAt=_now_iso())
-            pay_type = payment["assetType"]
-            if pay_type["assetClass"] == "ETH":
-                currency, rate = (
-                    {"@type": "ETH", "blockchain": "ETHEREUM"},
-                    self.usd_rates.get("ETH"),
-                )
-            else:
-                token = pay_type["contract"].lower()
-                currency = {"@type": "ERC20", "contract": f"ETHEREUM:{token}"}
-                rate = self.usd_rates.get(token)
-            units = Decimal(int(payment["value"])).scaleb(-18) / Decimal(int(nft["value"]))
-            price = format(units.normalize(), "f")
-            price_usd = None if rate is None else format((units * rate).normalize(), "f")
-            activity_id = f"ETHEREUM:{keccak(text=f'match-{len(self.activities)}').hex()}"
-            self.activities.append(
-                {
-                    "@type": "SELL",
-                    "id": activity_id,
-                    "date": _now_iso(),
-                    "reverted": False,
-                    "type": "ACCEPT_BID" if is_bid else "SELL",
-                    "nft": {
-                        "type": {
-                            "@type": "ERC721" if item["lazySupply"] == "0" else "ERC721_Lazy",
-                            "contract": f"ETHEREUM:{item['contract']}",
-                            "tokenId": item["tokenId"],
-                        },
-                        "value": str(int(nft["value"])),
-                    },
-                    "payment": {"type": currency, "value": price},
-                    "buyer": f"ETHEREUM:{buyer}",
-                    "seller": f"ETHEREUM:{seller}",
-                    "buyerOrderHash": order_hash if is_bid else None,
-                    "sellerOrderHash": None if is_bid else order_hash,
-                    "orderId": f"ETHEREUM:{order_hash}",
-                    "price": price,
-                    "priceUsd": price_usd,
-                    "amountUsd": price_usd,
-                    "source": "RARIBLE",
-                    "transactionHash": "0x" + keccak(text=activity_id).hex(),
-                }
-            )
-            return activity_id
-
-    def record_sale(
-        self,
-        collection: str,
-        token_id: int,
-        *,
-        seller: str,
-        buyer: str,
-        price_eth: str,
-        kind: str = "SELL",
-        price_usd: str | None = None,
-        reverted: bool = False,
-    ) -> str:
-        with self.lock:
-            activity_id = f"ETHEREUM:{keccak(text=f'sale-{len(self.activities)}').hex()}"
-            self.activities.append(
-                {
-                    "@type": "SELL",
-                    "id": activity_id,
-                    "date": _now_iso(),
-                    "reverted": reverted,
-                    "type": kind,
-                    "nft": {
-                        "type": {
-                            "@type": "ERC721_Lazy",
-                            "contract": f"ETHEREUM:{collection.lower()}",
-                            "tokenId": str(token_id),
-                        },
-                        "value": "1",
-                    },
-                    "payment": {
-                        "type": {"@type": "ETH", "blockchain": "ETHEREUM"},
-                        "value": price_eth,
-                    },
-                    "buyer": f"ETHEREUM:{buyer.lower()}",
-                    "seller": f"ETHEREUM:{seller.lower()}",
-                    "price": price_eth,
-                    "priceUsd": price_usd,
-                    "amountUsd": price_usd,
-                    "source": "RARIBLE",
-                    "transactionHash": "0x" + keccak(text=activity_id).hex(),
-                }
-            )
-            return activity_id
 
     def add_fault(self, method: str, path_prefix: str, kind: str, times: int = 1) -> None:
         with self.lock:
@@ -468,18 +239,18 @@ class _Handler(BaseHTTPRequestHandler):
         if item["owner"] == body["maker"].lower():
             raise Invalid("VALIDATION", "the owner cannot bid on their own item")
         with state.lock:
-            bid = state.bids.get(order_hash) or {"createdAt": _now_iso()}
+            bid = state.bids.get(order_hash) or {"createdAt": now_iso()}
             bid.update(body)
             bid.update(
                 hash=order_hash,
                 maker=body["maker"].lower(),
-                make={**make, "valueDecimal": _units(make["value"])},
+                make={**make, "valueDecimal": eth_units(make["value"])},
                 take={**take, "valueDecimal": str(int(take["value"]))},
                 status="ACTIVE",
                 cancelled=False,
                 fill="0",
                 makeStock=make["value"],
-                lastUpdateAt=_now_iso(),
+                lastUpdateAt=now_iso(),
             )
             state.bids[order_hash] = bid
             return bid
@@ -521,8 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "lazySupply": "1",
                     "owner": body["creators"][0]["account"].lower(),
                     "deleted": False,
-                    "mintedAt": _now_iso(),
-                    "lastUpdatedAt": _now_iso(),
+                    "mintedAt": now_iso(),
+                    "lastUpdatedAt": now_iso(),
                     "lazy": body,
                 }
                 state.items[item_id] = item
@@ -551,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             if item["owner"] != body["maker"].lower():
                 raise Invalid("VALIDATION", f"maker does not own item {item_id}")
             with state.lock:
-                order = state.orders.get(order_hash) or {"createdAt": _now_iso()}
+                order = state.orders.get(order_hash) or {"createdAt": now_iso()}
                 order.update(body)
                 order.update(
                     hash=order_hash,
@@ -559,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
                     fill="0",
                     makeStock=body["make"]["value"],
                     cancelled=False,
-                    lastUpdateAt=_now_iso(),
+                    lastUpdateAt=now_iso(),
                 )
                 state.orders[order_hash] = order
             return 200, order
