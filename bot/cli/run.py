@@ -129,10 +129,10 @@ def run(
         [], "--stage", help="Run only these pipeline stages (repeatable)."
     ),
 ) -> None:
-    """The whole pipeline: scrape → curate → fetch → prepare → generate → choose → pin →
-    mint → list → sync. Stages that cannot run yet (no weights, no wallet) are reported and
-    skipped; one artwork's failure is recorded on it and retried with backoff.
-    Exit 1 when any item failed in this run."""
+    """The whole pipeline: scrape → curate → fetch → prepare → generate → choose → upscale
+    (with BOT_UPSCALE_ENABLED) → pin → mint → list → sync. Stages that cannot run yet (no
+    weights, no wallet) are reported and skipped; one artwork's failure is recorded on it and
+    retried with backoff. Exit 1 when any item failed in this run."""
     from bot.cli.progress import progress
     from bot.daemon.lock import InstanceLock, LockHeld, command_line
     from bot.notify import open_notifier

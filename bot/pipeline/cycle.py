@@ -1,7 +1,8 @@
 """One full cycle of the bot, as `bot run --once` and the daemon run it:
 
 scrape (when sources are configured) → curate (when listings changed) → fetch images →
-prepare → generate → choose → pin → mint → list (the stage runner) → sync bids and sales.
+prepare → generate → choose → (upscale) → pin → mint → list (the stage runner) → sync bids
+and sales.
 
 Each step reports what it did; a step that cannot run with this configuration (no sources, no
 wallet, no weights) is reported and skipped, and the rest goes on. The daemon runs the same
