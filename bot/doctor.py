@@ -326,7 +326,22 @@ def check_rarible(context: AppContext) -> CheckResult:
         retry=RetryPolicy(give_up_after_s=0),
         user_agent=settings.user_agent,
     )
-    client.get_collection(network.collection)
+    record = client.get_collection(network.collection)
+    if record is None:  # an API that answers 404 for the lazy-mint collection is not the one
+        return CheckResult(
+            "rarible",
+            "fail",
+            f"{network.indexer_url} does not know collection {network.collection} (HTTP 404): "
+            "BOT_RARIBLE_API_URL must be Rarible's Ethereum API, BOT_RARIBLE_COLLECTION a "
+            "collection it indexes",
+        )
+    if record.get("supportsLazyMint") is False:
+        return CheckResult(
+            "rarible",
+            "fail",
+            f"collection {network.collection} does not support lazy minting "
+            "(BOT_RARIBLE_COLLECTION): the bot lazy-mints every artwork",
+        )
     return CheckResult("rarible", "ok", f"{network.indexer_url} answers with the API key")
 
 

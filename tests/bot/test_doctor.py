@@ -84,6 +84,20 @@ def test_rarible_answers_with_the_key_and_refuses_a_wrong_one(
     assert code == min(1, sum(s == "fail" for s, _ in lines.values()))
 
 
+def test_an_api_that_does_not_know_the_collection_is_not_ok(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy or another service at BOT_RARIBLE_API_URL answers 404 for the lazy-mint
+    collection: that is a misconfiguration to report, not an API that answers."""
+    other = "0x" + "ab" * 20
+    with running_rarible_server(api_key="k") as (url, _state):
+        env = {"marketplace_mode": "testnet", "rarible_api_url": url, "rarible_api_key": "k"}
+        code, lines = doctor(monkeypatch, rarible_collection=other, **env)
+    status, detail = lines["rarible"]
+    assert status == "fail" and f"does not know collection {other}" in detail.lower()
+    assert "BOT_RARIBLE_API_URL" in detail and code == 1
+
+
 def test_unreachable_rarible_fails_fast(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     code, lines = doctor(

@@ -274,6 +274,18 @@ class _Handler(BaseHTTPRequestHandler):
                 state.token_serials[minter] = serial
             token_id = (int(minter, 16) << 96) | serial
             return 200, {"tokenId": str(token_id), "signature": {"v": 27, "r": "0x00", "s": "0x00"}}
+        if method == "GET" and path.startswith("/v0.1/nft/collections/") and len(parts) == 4:
+            collection = parts[3].lower()
+            if collection not in state.collections:
+                return 404, {"code": "NOT_FOUND", "message": f"Collection {collection} not found"}
+            return 200, {  # the indexer's NftCollection for Rarible's shared lazy-mint contract
+                "id": collection,
+                "type": "ERC721",
+                "name": "Rarible",
+                "symbol": "RARI",
+                "features": ["APPROVE_FOR_ALL", "SECONDARY_SALE_FEES", "MINT_AND_TRANSFER"],
+                "supportsLazyMint": True,
+            }
         if method == "POST" and path == "/v0.1/nft/mints":
             with state.lock:
                 state.mint_posts += 1
