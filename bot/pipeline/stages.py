@@ -250,12 +250,15 @@ class GenerateStage(Stage):
                 log.warning("generate: artwork %s: %s", outcome.artwork_id, outcome.detail)
 
 
+REFUSED = "refused: "  # how a policy refusal's error starts (the runner says it is not retried)
+
+
 def park_refused(ctx: PipelineContext, artwork_id: int, stage: ArtworkState, why: str) -> None:
     """A policy refusal (a smoke-test frame outside dry-run, an unforced near-copy): retrying
     cannot change it, so the artwork is parked for a person at once (bot failed shows why)."""
     with session_scope(ctx.engine) as session:
         artwork = session.get(Artwork, artwork_id)
-        if artwork is None or not record_failure(session, artwork, stage, f"refused: {why}"):
+        if artwork is None or not record_failure(session, artwork, stage, f"{REFUSED}{why}"):
             return
         session.refresh(artwork)
         if artwork.attempts < ctx.policy.max_attempts:

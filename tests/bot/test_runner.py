@@ -6,6 +6,7 @@ released."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -258,7 +259,7 @@ def test_the_real_prepare_stage_records_a_bad_image_and_retries_later(
 
 
 def test_a_policy_refusal_parks_the_artwork_at_once_and_pins_nothing(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A frame of the untrained smoke-test models outside dry-run: the pin guard refuses it;
     retrying cannot change that, so the artwork waits for a person (bot failed / bot retry)."""
@@ -290,8 +291,12 @@ def test_a_policy_refusal_parks_the_artwork_at_once_and_pins_nothing(
                 chosen=True,
             )
         )
-    report = run_stage(PinStage(), ctx)
+    with caplog.at_level(logging.ERROR, logger="bot.pipeline.runner"):
+        report = run_stage(PinStage(), ctx)
     assert list(report.parked) == [artwork_id]
+    # One refusal, not "after 4 attempts": the log says it waits for a person.
+    assert f"artwork {artwork_id} parked for a person at pinned, not retried" in caplog.text
+    assert "attempts" not in caplog.text
     (failed,) = failed_artworks(ctx.engine, ctx.policy)
     assert failed.parked and failed.attempts == 4 and failed.stage == "pinned"
     assert "refused" in failed.error and "smoke" in failed.error
@@ -299,3 +304,7 @@ def test_a_policy_refusal_parks_the_artwork_at_once_and_pins_nothing(
         assert session.exec(select(Pin)).all() == []
     make_due(ctx)
     assert run_stage(PinStage(), ctx).taken == 0  # parked: not retried by the pipeline
+    listed = json.loads(runner.invoke(app, ["failed", "--json"]).output)
+    assert listed[0]["refused"] is True and listed[0]["parked"] is True
+    table = runner.invoke(app, ["failed"], terminal_width=200).output
+    assert f"{artwork_id} " in table and "refused" in table and "4/4" not in table
