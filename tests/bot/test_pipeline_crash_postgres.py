@@ -77,11 +77,17 @@ def test_two_runs_at_once_on_postgresql_never_double_publish(
     world: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
     """Two data dirs (two machines) on one PostgreSQL store: no shared lock file, only the
-    leases and claims in the database keep them apart."""
+    leases and claims in the database keep them apart. As README "Scaling out" says, the
+    machines share the blob store and the local IPFS blockstore (a shared mount): an artwork
+    prepared on one may be generated, chosen and pinned on the other."""
     data_dir, database_url, weights = world
     other_dir = tmp_path / "other" / "data"
     other_dir.parent.mkdir()
     shutil.copytree(data_dir, other_dir)  # the same wallet and weights, another machine
+    for shared in ("blobs", "ipfs"):  # the shared mount
+        shutil.rmtree(other_dir / shared, ignore_errors=True)
+        (data_dir / shared).mkdir(exist_ok=True)
+        (other_dir / shared).symlink_to(data_dir / shared, target_is_directory=True)
     with running_rarible_server(api_key="k-world") as (base, state):
         envs = [
             base_env(where, base, weights, BOT_DATABASE_URL=database_url)
@@ -96,7 +102,11 @@ def test_two_runs_at_once_on_postgresql_never_double_publish(
                     envs,
                 )
             )
-        assert [run.returncode for run in runs] == [0, 0], [run.log[-2000:] for run in runs]
+        problems = [
+            [line for line in run.log.splitlines() if " ERROR " in line or " WARNING " in line]
+            for run in runs
+        ]
+        assert [run.returncode for run in runs] == [0, 0], problems
         check = check_market(data_dir, state, database_url)
     assert check.ok and check.listed == TOP, check
     assert len(state.items) == TOP and len(state.orders) == TOP
