@@ -185,7 +185,6 @@ def failed(
     `bot retry`)."""
     from bot.pipeline.context import PipelineContext
     from bot.pipeline.retry import failed_artworks
-    from bot.pipeline.stages import REFUSED
 
     context: AppContext = ctx.obj
     policy = PipelineContext(app=context).policy
@@ -201,7 +200,7 @@ def failed(
                         "attempts": row.attempts,
                         "max_attempts": policy.max_attempts,
                         "parked": row.parked,
-                        "refused": row.error.startswith(REFUSED),
+                        "refused": row.refused,
                         "next_attempt_at": row.next_attempt_at.isoformat()
                         if row.next_attempt_at
                         else None,
@@ -225,7 +224,6 @@ def failed(
         title=f"Failed artworks (parked after {policy.max_attempts} attempts)",
     )
     for row in rows:
-        refused = row.error.startswith(REFUSED)  # parked at once for a person, no retry count
         when = (
             "[red]parked[/red] (bot retry)"
             if row.parked
@@ -233,7 +231,7 @@ def failed(
             if row.next_attempt_at
             else "next pass"
         )
-        attempts = "refused" if refused else f"{row.attempts}/{policy.max_attempts}"
+        attempts = "refused" if row.refused else f"{row.attempts}/{policy.max_attempts}"
         error = Text(printable(" ".join(row.error.split())))  # data: never markup
         table.add_row(str(row.artwork_id), row.stage, attempts, when, error)
     print_table(table)

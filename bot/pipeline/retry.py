@@ -54,6 +54,10 @@ def due_condition(
     return or_(col(Artwork.state).in_([s.value for s in entry]), retry)
 
 
+# How a policy refusal's error starts: it is parked at once for a person, never retried.
+REFUSED = "refused: "
+
+
 @dataclass(frozen=True)
 class FailedArtwork:
     artwork_id: int
@@ -66,6 +70,11 @@ class FailedArtwork:
     @property
     def parked(self) -> bool:
         return self.next_attempt_at is None
+
+    @property
+    def refused(self) -> bool:
+        """Parked at once by a policy refusal: its attempt count means nothing."""
+        return self.error.startswith(REFUSED)
 
 
 def schedule(artwork: Artwork, policy: RetryPolicy, now: datetime | None = None) -> bool:

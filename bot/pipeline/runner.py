@@ -31,7 +31,7 @@ from sqlmodel import col, select
 
 from bot.pipeline.context import PipelineContext, StageUnavailable
 from bot.pipeline.retry import FailedArtwork, due_condition, schedule
-from bot.pipeline.stages import REFUSED, Stage, default_stages, record_unexpected
+from bot.pipeline.stages import Stage, default_stages, record_unexpected
 from storage import leases
 from storage.artworks import transition
 from storage.db import session_scope
@@ -227,7 +227,7 @@ def run_stage(
     finally:
         leases.release(ctx.engine, ctx.owner, ids)
     for failed in parked:
-        if failed.error.startswith(REFUSED):  # parked at once: the count means nothing here
+        if failed.refused:  # parked at once: the count means nothing here
             log.error(
                 "artwork %s parked for a person at %s, not retried: %s (bot retry %s)",
                 failed.artwork_id,

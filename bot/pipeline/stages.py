@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, case, not_, or_
 from sqlmodel import col
 
 from bot.pipeline.context import PipelineContext, StageUnavailable, Tracker
+from bot.pipeline.retry import REFUSED
 from storage.artworks import record_failure
 from storage.db import session_scope
 from storage.errors import StoreError
@@ -248,9 +249,6 @@ class GenerateStage(Stage):
         for outcome in report.outcomes:
             if not outcome.ok:
                 log.warning("generate: artwork %s: %s", outcome.artwork_id, outcome.detail)
-
-
-REFUSED = "refused: "  # how a policy refusal's error starts (the runner says it is not retried)
 
 
 def park_refused(ctx: PipelineContext, artwork_id: int, stage: ArtworkState, why: str) -> None:
